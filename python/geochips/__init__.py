@@ -1,0 +1,5 @@
+"""geochips: image chips from Cloud-Optimized GeoTIFFs, fast, for machine-learning training."""
+
+from geochips._geochips import Cog, GeochipsError, open
+
+__all__ = ["Cog", "GeochipsError", "open"]

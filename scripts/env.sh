@@ -1,0 +1,18 @@
+# Sourced by the scripts: the project virtualenv (made and filled on first use) and a cargo target dir kept
+# outside the clone, so a fresh checkout reuses earlier builds.
+if ! command -v cargo >/dev/null; then
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    source "$HOME/.cargo/env"
+fi
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/geochips/target}"
+VENV="${GEOCHIPS_VENV:-.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+source "$VENV/bin/activate"
+stamp="$VENV/.requirements-dev.txt"
+if ! cmp -s requirements-dev.txt "$stamp"; then
+    python -m pip install --quiet --upgrade pip
+    python -m pip install --quiet -r requirements-dev.txt
+    cp requirements-dev.txt "$stamp"
+fi

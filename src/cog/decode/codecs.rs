@@ -1,0 +1,127 @@
+//! The lossless byte codecs of TIFF: DEFLATE, LZW, ZSTD and PackBits. Each fills exactly `len` output bytes
+//! or says why it could not.
+
+use std::cell::RefCell;
+
+/// Inflate a zlib stream (TIFF DEFLATE) of exactly `len` bytes, with libdeflate.
+pub(crate) fn inflate(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
+    thread_local! {
+        static INFLATER: RefCell<libdeflater::Decompressor> = RefCell::new(libdeflater::Decompressor::new());
+    }
+    let mut out = vec![0u8; len];
+    let n = INFLATER
+        .with(|d| d.borrow_mut().zlib_decompress(data, &mut out))
+        .or_else(|e| match e {
+            // A stream longer than the block (some writers pad): take what fits, as libtiff does.
+            libdeflater::DecompressionError::InsufficientSpace => flate_prefix(data, &mut out),
+            e => Err(format!("DEFLATE: {e}")),
+        })?;
+    full(out, n, "DEFLATE")
+}
+
+/// Inflate the first `out.len()` bytes of a zlib stream, with a streaming inflater.
+fn flate_prefix(data: &[u8], out: &mut [u8]) -> Result<usize, String> {
+    let mut z = flate2::Decompress::new(true);
+    z.decompress(data, out, flate2::FlushDecompress::Finish).map_err(|e| format!("DEFLATE: {e}"))?;
+    Ok(z.total_out() as usize)
+}
+
+/// Decode TIFF LZW (MSB-first with early change; the old LSB-first flavour where libtiff detects it).
+pub(crate) fn lzw(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
+    use weezl::{BitOrder, decode::Decoder};
+    // libtiff's test for the pre-5.0 "compat" encoding: a first code of 256 written LSB-first.
+    let mut decoder = if data.len() >= 2 && data[0] == 0 && data[1] & 1 == 1 {
+        Decoder::new(BitOrder::Lsb, 8)
+    } else {
+        Decoder::with_tiff_size_switch(BitOrder::Msb, 8)
+    };
+    let mut out = vec![0u8; len];
+    let mut written = 0;
+    let mut input = data;
+    while written < len {
+        let r = decoder.decode_bytes(input, &mut out[written..]);
+        written += r.consumed_out;
+        input = &input[r.consumed_in..];
+        match r.status {
+            Ok(weezl::LzwStatus::Ok) if r.consumed_in + r.consumed_out > 0 => {}
+            // End of stream, no progress, or a bad code after the data we need: stop and check the length.
+            _ => break,
+        }
+    }
+    full(out, written, "LZW")
+}
+
+/// Decode a ZSTD frame of exactly `len` bytes.
+pub(crate) fn zstd(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
+    let mut out = vec![0u8; len];
+    let n = zstd::bulk::decompress_to_buffer(data, &mut out).map_err(|e| format!("ZSTD: {e}"))?;
+    full(out, n, "ZSTD")
+}
+
+/// Decode PackBits run-length data into exactly `len` bytes.
+pub(crate) fn packbits(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(len);
+    let mut i = 0;
+    while out.len() < len && i < data.len() {
+        let n = data[i] as i8;
+        i += 1;
+        if n >= 0 {
+            let run = (n as usize + 1).min(data.len() - i);
+            out.extend_from_slice(&data[i..i + run]);
+            i += run;
+        } else if n != -128 {
+            let Some(&b) = data.get(i) else { break };
+            out.resize(out.len() + (1 - n as isize) as usize, b);
+            i += 1;
+        }
+    }
+    out.truncate(len);
+    let n = out.len();
+    full(out, n, "PackBits")
+}
+
+/// `out` if the codec produced all of it, else an error naming the shortfall.
+fn full(out: Vec<u8>, written: usize, codec: &str) -> Result<Vec<u8>, String> {
+    if written < out.len() {
+        return Err(format!("{codec} data ends after {written} of {} bytes", out.len()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packbits_decodes_literals_and_runs() {
+        // The example from the TIFF 6.0 specification.
+        let data = [0xFE, 0xAA, 0x02, 0x80, 0x00, 0x2A, 0xFD, 0xAA, 0x03, 0x80, 0x00, 0x2A, 0x22, 0xF7, 0xAA];
+        let expected = [
+            0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0xAA, 0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0x22, 0xAA, 0xAA, 0xAA,
+            0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA,
+        ];
+        assert_eq!(packbits(&data, expected.len()).unwrap(), expected);
+        assert!(packbits(&data, expected.len() + 1).unwrap_err().contains("ends after 24"));
+    }
+
+    #[test]
+    fn inflate_and_zstd_round_trip_and_report_short_streams() {
+        let raw: Vec<u8> = (0..10_000u32).map(|i| (i / 7) as u8).collect();
+        let z = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
+        let mut packed = vec![0u8; 20_000];
+        let n = { z }.zlib_compress(&raw, &mut packed).unwrap();
+        assert_eq!(inflate(&packed[..n], raw.len()).unwrap(), raw);
+        assert_eq!(inflate(&packed[..n], 5_000).unwrap(), raw[..5_000]);
+        assert!(inflate(&packed[..n], 20_000).is_err());
+        let zs = ::zstd::bulk::compress(&raw, 3).unwrap();
+        assert_eq!(zstd(&zs, raw.len()).unwrap(), raw);
+    }
+
+    #[test]
+    fn lzw_decodes_a_tiff_stream() {
+        let raw: Vec<u8> = (0..5_000u32).map(|i| (i % 251) as u8).collect();
+        let packed = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8).encode(&raw).unwrap();
+        assert_eq!(lzw(&packed, raw.len()).unwrap(), raw);
+        assert!(lzw(&packed[..packed.len() / 2], raw.len()).is_err());
+    }
+}

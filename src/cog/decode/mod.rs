@@ -1,0 +1,77 @@
+//! Decoding one block (tile or strip) into native-endian samples: decompress, fix the byte order, undo the
+//! predictor. Decoders from other crates run under `catch_unwind`, so a hostile tile is an error, not a crash.
+
+mod codecs;
+mod jpeg;
+mod predictor;
+mod webp;
+
+use super::image::{Compression, Image, Samples};
+
+/// Why `image`'s blocks cannot be decoded by geochips, or `Ok` if they can.
+pub(crate) fn check_supported(image: &Image) -> Result<Samples, String> {
+    let samples = image.samples.clone()?;
+    match (image.compression, samples) {
+        (Compression::Lerc, _) => return Err("LERC compression".into()),
+        (Compression::Other(c), _) => return Err(format!("TIFF compression {c}")),
+        (Compression::Jpeg | Compression::Webp, s) if s != Samples::Typed(crate::DataType::U8) => {
+            return Err(format!("{} with samples other than 8-bit", image.compression.name()));
+        }
+        (Compression::Webp, _) if image.planar => return Err("WebP with band interleaving".into()),
+        _ => {}
+    }
+    match image.predictor {
+        1 => {}
+        2 if matches!(samples, Samples::Typed(t) if !t.is_float()) => {}
+        3 if matches!(samples, Samples::Typed(t) if t.is_float()) => {}
+        p => return Err(format!("predictor {p} on {samples:?} samples")),
+    }
+    Ok(samples)
+}
+
+/// Decode block `index` (in block row `row`) of `image` from its stored bytes.
+///
+/// Returns the block's samples, native-endian, `tile_width` per row (strips: the image width), rows as
+/// stored ([`Image::block_rows`]), interleaved as stored; or 1-bit rows padded to whole bytes for masks.
+pub(crate) fn decode_block(image: &Image, row: u64, data: &[u8]) -> Result<Vec<u8>, String> {
+    std::panic::catch_unwind(|| decode_unguarded(image, row, data))
+        .unwrap_or_else(|_| Err(format!("{} decoder panicked", image.compression.name())))
+}
+
+fn decode_unguarded(image: &Image, row: u64, data: &[u8]) -> Result<Vec<u8>, String> {
+    let samples = check_supported(image)?;
+    let width = image.tile_width as usize;
+    let rows = image.block_rows(row) as usize;
+    let per_pixel = image.block_samples() as usize;
+    let (size, len) = match samples {
+        Samples::Bit => (1, width.div_ceil(8) * rows),
+        Samples::Typed(t) => (t.size(), width * rows * per_pixel * t.size()),
+    };
+    let mut block = match image.compression {
+        Compression::None if data.len() >= len => data[..len].to_vec(),
+        Compression::None => return Err(format!("{} stored bytes for a {len}-byte block", data.len())),
+        Compression::Deflate => codecs::inflate(data, len)?,
+        Compression::Lzw => codecs::lzw(data, len)?,
+        Compression::Zstd => codecs::zstd(data, len)?,
+        Compression::PackBits => codecs::packbits(data, len)?,
+        Compression::Jpeg => {
+            let ycbcr = image.photometric == 6;
+            return jpeg::decode(data, image.jpeg_tables.as_deref(), width, rows, per_pixel, ycbcr);
+        }
+        Compression::Webp => return webp::decode(data, width, rows, per_pixel),
+        Compression::Lerc | Compression::Other(_) => unreachable!("refused by check_supported"),
+    };
+    let row_samples = width * per_pixel;
+    match image.predictor {
+        3 => predictor::undo_floating_point(&mut block, size, row_samples, per_pixel),
+        p => {
+            if size > 1 && !image.order.is_native() {
+                block.chunks_exact_mut(size).for_each(|s| s.reverse());
+            }
+            if p == 2 {
+                predictor::undo_horizontal(&mut block, size, row_samples, per_pixel);
+            }
+        }
+    }
+    Ok(block)
+}

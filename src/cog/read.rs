@@ -1,0 +1,372 @@
+//! Reading a window: plan which blocks it touches, fetch their bytes in one `get_ranges` call, decode them
+//! on the rayon pool, paste each into its place in the caller's buffer, and write the validity mask.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+use rayon::prelude::*;
+
+use super::decode::{check_supported, decode_block};
+use super::image::{Image, Samples};
+use super::open::{Cog, Level};
+use crate::dtype::DataType;
+use crate::error::{Error, Result};
+use crate::grid::Window;
+
+/// Blocks whose stored bytes lie closer than this are fetched in one range.
+const COALESCE_GAP: u64 = 32 << 10;
+
+/// What a window read needs: the level, the bands, and each block with its byte range. Small and plain, so a
+/// planner can hand it to a fetcher.
+#[derive(Debug, Clone)]
+pub struct ReadPlan {
+    window: Window,
+    bands: Vec<usize>,
+    level: Level,
+    /// The part of the window inside the raster, in the level's pixels.
+    inside: Option<Window>,
+    blocks: Vec<BlockRef>,
+}
+
+/// One block to read: which image, where in its block grid, which plane, which bytes (empty when sparse).
+#[derive(Debug, Clone)]
+struct BlockRef {
+    image: usize,
+    index: usize,
+    col: u64,
+    row: u64,
+    plane: usize,
+    range: Range<u64>,
+}
+
+impl ReadPlan {
+    /// The window this plan reads.
+    pub fn window(&self) -> &Window {
+        &self.window
+    }
+
+    /// Number of blocks (tiles or strips, data and mask) the window touches.
+    pub fn block_count(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Byte ranges to fetch, coalesced: blocks closer than [`COALESCE_GAP`] share one range.
+    pub fn ranges(&self) -> Vec<Range<u64>> {
+        let mut ranges: Vec<Range<u64>> =
+            self.blocks.iter().map(|b| b.range.clone()).filter(|r| !r.is_empty()).collect();
+        ranges.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end + COALESCE_GAP => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        merged
+    }
+}
+
+impl Cog {
+    /// Plan a boundless read of `window` (in the pixels of `overview`, `None` = full resolution) for the
+    /// 0-based `bands`.
+    pub fn plan(&self, window: &Window, bands: &[usize], overview: Option<usize>) -> Result<ReadPlan> {
+        let bad = |reason: String| Error::BadRead { href: self.href.clone(), window: *window, reason };
+        let level = *self.levels.get(overview.map_or(0, |o| o + 1)).ok_or_else(|| {
+            bad(format!("overview {} asked, the file has {}", overview.unwrap_or(0), self.levels.len() - 1))
+        })?;
+        if bands.is_empty() || bands.iter().any(|b| *b >= self.count()) {
+            return Err(bad(format!("bands {bands:?} asked, the file has {}", self.count())));
+        }
+        if window.width == 0 || window.height == 0 {
+            return Err(bad("empty window".into()));
+        }
+        let image = &self.images[level.image];
+        let inside = window.intersect(image.width, image.height);
+        let mut blocks = Vec::new();
+        if let Some(inside) = inside {
+            let planes: Vec<usize> = if image.planar { dedup(bands) } else { vec![0] };
+            self.blocks_of(image, &inside, &planes, &mut blocks)?;
+            if let Some(mask) = level.mask {
+                self.blocks_of(&self.images[mask], &inside, &[0], &mut blocks)?;
+            }
+        }
+        Ok(ReadPlan { window: *window, bands: bands.to_vec(), level, inside, blocks })
+    }
+
+    /// Append the blocks of `image` that `inside` touches, for each of `planes`.
+    fn blocks_of(&self, image: &Image, inside: &Window, planes: &[usize], out: &mut Vec<BlockRef>) -> Result<()> {
+        check_supported(image).map_err(|feature| Error::Unsupported { href: self.href.clone(), feature })?;
+        let (tw, th) = (image.tile_width, image.tile_height);
+        let (c0, r0) = (inside.col_off as u64, inside.row_off as u64);
+        let cols = c0 / tw..=(c0 + inside.width - 1) / tw;
+        let rows = r0 / th..=(r0 + inside.height - 1) / th;
+        let per_plane = image.blocks_across() * image.blocks_down();
+        let max_stored = 2 * (image.tile_width * image.tile_height * image.block_samples() * 8) + (1 << 20);
+        for &plane in planes {
+            for row in rows.clone() {
+                for col in cols.clone() {
+                    let index = (plane as u64 * per_plane + row * image.blocks_across() + col) as usize;
+                    let (offset, count) = (image.offsets[index], image.byte_counts[index]);
+                    let range = if offset == 0 || count == 0 {
+                        0..0
+                    } else if count > max_stored || offset.checked_add(count).is_none_or(|e| e > self.size) {
+                        return Err(Error::InvalidTiff {
+                            href: self.href.clone(),
+                            reason: format!(
+                                "image {} block {index}: {count} bytes at {offset} in a {}-byte file",
+                                image.index, self.size
+                            ),
+                        });
+                    } else {
+                        offset..offset + count
+                    };
+                    out.push(BlockRef { image: image.index, index, col, row, plane, range });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetch the stored bytes of every block of `plan`: one `get_ranges` call over the coalesced ranges (no
+    /// request at all when every block is sparse or outside the raster).
+    pub async fn fetch(&self, plan: &ReadPlan) -> Result<Vec<Bytes>> {
+        let ranges = plan.ranges();
+        let parts = if ranges.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .get_ranges(&self.path, &ranges)
+                .await
+                .map_err(|source| Error::Store { href: self.href.clone(), source })?
+        };
+        Ok(plan
+            .blocks
+            .iter()
+            .map(|b| {
+                if b.range.is_empty() {
+                    return Bytes::new();
+                }
+                let i = ranges.partition_point(|r| r.start <= b.range.start) - 1;
+                let start = (b.range.start - ranges[i].start) as usize;
+                parts[i].slice(start..start + (b.range.end - b.range.start) as usize)
+            })
+            .collect())
+    }
+
+    /// Decode the blocks `fetched` for `plan` on the decode pool and paste them into `out` (bands, height,
+    /// width; native-endian samples of [`Cog::dtype`]), filling what lies outside the raster with the fill
+    /// value (nodata, else 0). `mask`, if given (bands, height, width), gets 1 where a pixel is valid, 0
+    /// where it is outside the raster, nodata, or masked by the file's internal mask.
+    pub fn decode_into(&self, plan: &ReadPlan, fetched: Vec<Bytes>, out: &mut [u8], mask: Option<&mut [u8]>) -> Result<()> {
+        let window = plan.window;
+        let nb = plan.bands.len();
+        let bad = |reason: String| Error::BadRead { href: self.href.clone(), window, reason };
+        let plane_px = window.pixels() as usize;
+        if out.len() != plane_px * nb * self.dtype.size() {
+            return Err(bad(format!("output buffer of {} bytes, {} needed", out.len(), plane_px * nb * self.dtype.size())));
+        }
+        if mask.as_ref().is_some_and(|m| m.len() != plane_px * nb) {
+            return Err(bad(format!("mask buffer of {} bytes, {} needed", mask.map_or(0, |m| m.len()), plane_px * nb)));
+        }
+        let decoded: Vec<Option<Vec<u8>>> = crate::pool::decode_pool().install(|| {
+            plan.blocks
+                .par_iter()
+                .zip(fetched)
+                .map(|(b, bytes)| {
+                    if b.range.is_empty() {
+                        return Ok(None);
+                    }
+                    let image = &self.images[b.image];
+                    decode_block(image, b.row, &bytes).map(Some).map_err(|reason| Error::Decode {
+                        href: self.href.clone(),
+                        image: b.image,
+                        tile: b.index,
+                        reason,
+                    })
+                })
+                .collect::<Result<_>>()
+        })?;
+        let paste = Paste { cog: self, plan, decoded: &decoded };
+        let size = self.dtype.size();
+        crate::pool::decode_pool().install(|| {
+            let planes = out.par_chunks_mut(plane_px * size).zip(plan.bands.par_iter());
+            match mask {
+                Some(mask) => planes.zip(mask.par_chunks_mut(plane_px)).for_each(|((o, &band), m)| {
+                    paste.data(o, band);
+                    paste.mask(m, o);
+                }),
+                None => planes.for_each(|(o, &band)| paste.data(o, band)),
+            }
+        });
+        Ok(())
+    }
+
+    /// Read `window` of the 0-based `bands` at `overview` (`None` = full resolution) into `out`, and the
+    /// validity mask into `mask` if given: [`Cog::plan`], [`Cog::fetch`], then [`Cog::decode_into`].
+    pub async fn read_window(
+        &self,
+        window: &Window,
+        bands: &[usize],
+        overview: Option<usize>,
+        out: &mut [u8],
+        mask: Option<&mut [u8]>,
+    ) -> Result<()> {
+        let plan = self.plan(window, bands, overview)?;
+        let fetched = self.fetch(&plan).await?;
+        self.decode_into(&plan, fetched, out, mask)
+    }
+}
+
+/// The bands of `bands`, each once, in order of first appearance.
+fn dedup(bands: &[usize]) -> Vec<usize> {
+    let mut seen = Vec::with_capacity(bands.len());
+    for b in bands {
+        if !seen.contains(b) {
+            seen.push(*b);
+        }
+    }
+    seen
+}
+
+/// Where a block's pixels land in the window: a rectangle of `width` x `height`, from (`src_col`, `src_row`)
+/// in the block to (`dst_col`, `dst_row`) in the window.
+struct Placement {
+    src_col: usize,
+    src_row: usize,
+    dst_col: usize,
+    dst_row: usize,
+    width: usize,
+    height: usize,
+}
+
+/// Pasting decoded blocks into one band plane of the output.
+struct Paste<'a> {
+    cog: &'a Cog,
+    plan: &'a ReadPlan,
+    decoded: &'a [Option<Vec<u8>>],
+}
+
+impl Paste<'_> {
+    /// The blocks of `image` with their decoded samples and placements.
+    fn blocks(&self, image: usize) -> impl Iterator<Item = (&BlockRef, &[u8], Placement)> {
+        let inside = self.plan.inside;
+        self.plan.blocks.iter().zip(self.decoded).filter(move |(b, _)| b.image == image).filter_map(move |(b, d)| {
+            let im = &self.cog.images[b.image];
+            let inside = inside?;
+            let (bx, by) = (b.col * im.tile_width, b.row * im.tile_height);
+            let c0 = bx.max(inside.col_off as u64);
+            let r0 = by.max(inside.row_off as u64);
+            let c1 = (bx + im.tile_width).min(inside.col_off as u64 + inside.width);
+            let r1 = (by + im.block_rows(b.row)).min(inside.row_off as u64 + inside.height);
+            let placement = Placement {
+                src_col: (c0 - bx) as usize,
+                src_row: (r0 - by) as usize,
+                dst_col: (c0 as i64 - self.plan.window.col_off) as usize,
+                dst_row: (r0 as i64 - self.plan.window.row_off) as usize,
+                width: c1.saturating_sub(c0) as usize,
+                height: r1.saturating_sub(r0) as usize,
+            };
+            Some((b, d.as_deref()?, placement))
+        })
+    }
+
+    /// Fill (where needed) and paste band `band` into its plane `out`.
+    fn data(&self, out: &mut [u8], band: usize) {
+        let cog = self.cog;
+        let window = &self.plan.window;
+        let image = &cog.images[self.plan.level.image];
+        let size = cog.dtype.size();
+        let sparse = self.plan.blocks.iter().any(|b| b.image == image.index && b.range.is_empty());
+        if sparse || self.plan.inside != Some(*window) {
+            let mut fill = [0u8; 8];
+            cog.dtype.write_value(cog.nodata().filter(|v| !v.is_nan() || cog.dtype.is_float()).unwrap_or(0.0), &mut fill[..size]);
+            out.chunks_exact_mut(size).for_each(|s| s.copy_from_slice(&fill[..size]));
+        }
+        let per_pixel = image.block_samples() as usize;
+        let row_len = window.width as usize * size;
+        for (b, block, p) in self.blocks(image.index) {
+            if image.planar && b.plane != band {
+                continue;
+            }
+            let sample = if image.planar { 0 } else { band };
+            let src_row_len = image.tile_width as usize * per_pixel * size;
+            for y in 0..p.height {
+                let dst = &mut out[(p.dst_row + y) * row_len + p.dst_col * size..][..p.width * size];
+                let src = &block[(p.src_row + y) * src_row_len..];
+                if image.samples == Ok(Samples::Bit) {
+                    for (x, d) in dst.iter_mut().enumerate() {
+                        *d = bit(src, p.src_col + x);
+                    }
+                } else if per_pixel == 1 {
+                    dst.copy_from_slice(&src[p.src_col * size..][..p.width * size]);
+                } else {
+                    let step = per_pixel * size;
+                    let first = (p.src_col * per_pixel + sample) * size;
+                    for (x, d) in dst.chunks_exact_mut(size).enumerate() {
+                        d.copy_from_slice(&src[first + x * step..][..size]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Write the validity mask plane `mask` for the pasted band plane `data`.
+    fn mask(&self, mask: &mut [u8], data: &[u8]) {
+        mask.fill(0);
+        let Some(inside) = self.plan.inside else { return };
+        let window = &self.plan.window;
+        let w = window.width as usize;
+        let (c0, r0) = ((inside.col_off - window.col_off) as usize, (inside.row_off - window.row_off) as usize);
+        if let Some(m) = self.plan.level.mask {
+            let image = &self.cog.images[m];
+            let row_len = match image.samples {
+                Ok(Samples::Bit) => image.tile_width.div_ceil(8) as usize,
+                _ => image.tile_width as usize,
+            };
+            for (_, block, p) in self.blocks(m) {
+                for y in 0..p.height {
+                    let src = &block[(p.src_row + y) * row_len..];
+                    let dst = &mut mask[(p.dst_row + y) * w + p.dst_col..][..p.width];
+                    for (x, d) in dst.iter_mut().enumerate() {
+                        *d = match image.samples {
+                            Ok(Samples::Bit) => bit(src, p.src_col + x),
+                            _ => (src[p.src_col + x] != 0) as u8,
+                        };
+                    }
+                }
+            }
+            return;
+        }
+        let nodata = self.cog.nodata().and_then(|n| representable(self.cog.dtype, n));
+        let size = self.cog.dtype.size();
+        for y in r0..r0 + inside.height as usize {
+            let row = &mut mask[y * w + c0..][..inside.width as usize];
+            match nodata {
+                None => row.fill(1),
+                Some(n) => {
+                    let values = data[(y * w + c0) * size..].chunks_exact(size);
+                    for (m, v) in row.iter_mut().zip(values) {
+                        let v = self.cog.dtype.read_value(v);
+                        *m = !(v == n || (n.is_nan() && v.is_nan())) as u8;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Bit `x` (MSB first) of a packed row, as 0 or 1.
+fn bit(row: &[u8], x: usize) -> u8 {
+    (row[x / 8] >> (7 - x % 8)) & 1
+}
+
+/// `nodata` if `dtype` can hold it exactly (GDAL masks nothing for a nodata value the type cannot hold).
+fn representable(dtype: DataType, nodata: f64) -> Option<f64> {
+    if nodata.is_nan() {
+        return dtype.is_float().then_some(nodata);
+    }
+    let mut buf = [0u8; 8];
+    dtype.write_value(nodata, &mut buf[..dtype.size()]);
+    let back = dtype.read_value(&buf[..dtype.size()]);
+    (back == nodata || (dtype == DataType::F32 && back == nodata as f32 as f64)).then_some(back)
+}

@@ -1,0 +1,109 @@
+//! Pixel data types: the sample formats a COG may hold and we can serve.
+
+use std::fmt;
+
+/// The data type of one pixel sample, as GDAL names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataType {
+    /// Unsigned 8-bit integer.
+    U8,
+    /// Signed 8-bit integer.
+    I8,
+    /// Unsigned 16-bit integer.
+    U16,
+    /// Signed 16-bit integer.
+    I16,
+    /// Unsigned 32-bit integer.
+    U32,
+    /// Signed 32-bit integer.
+    I32,
+    /// 32-bit IEEE float.
+    F32,
+    /// 64-bit IEEE float.
+    F64,
+}
+
+impl DataType {
+    /// Bytes per sample.
+    pub fn size(self) -> usize {
+        match self {
+            DataType::U8 | DataType::I8 => 1,
+            DataType::U16 | DataType::I16 => 2,
+            DataType::U32 | DataType::I32 | DataType::F32 => 4,
+            DataType::F64 => 8,
+        }
+    }
+
+    /// Whether samples are IEEE floats.
+    pub fn is_float(self) -> bool {
+        matches!(self, DataType::F32 | DataType::F64)
+    }
+
+    /// The numpy name of the type (`"uint16"`, `"float32"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            DataType::U8 => "uint8",
+            DataType::I8 => "int8",
+            DataType::U16 => "uint16",
+            DataType::I16 => "int16",
+            DataType::U32 => "uint32",
+            DataType::I32 => "int32",
+            DataType::F32 => "float32",
+            DataType::F64 => "float64",
+        }
+    }
+
+    /// The type for a TIFF `SampleFormat` (1 unsigned, 2 signed, 3 float) and `BitsPerSample`.
+    pub fn from_tiff(sample_format: u16, bits: u16) -> Option<DataType> {
+        Some(match (sample_format, bits) {
+            (1, 8) => DataType::U8,
+            (2, 8) => DataType::I8,
+            (1, 16) => DataType::U16,
+            (2, 16) => DataType::I16,
+            (1, 32) => DataType::U32,
+            (2, 32) => DataType::I32,
+            (3, 32) => DataType::F32,
+            (3, 64) => DataType::F64,
+            _ => return None,
+        })
+    }
+
+    /// `value` cast to this type and written as native-endian bytes into `out` (`out.len() == size()`).
+    ///
+    /// Casts saturate like Rust's `as`; a NaN cast to an integer type gives 0.
+    pub fn write_value(self, value: f64, out: &mut [u8]) {
+        match self {
+            DataType::U8 => out.copy_from_slice(&(value as u8).to_ne_bytes()),
+            DataType::I8 => out.copy_from_slice(&(value as i8).to_ne_bytes()),
+            DataType::U16 => out.copy_from_slice(&(value as u16).to_ne_bytes()),
+            DataType::I16 => out.copy_from_slice(&(value as i16).to_ne_bytes()),
+            DataType::U32 => out.copy_from_slice(&(value as u32).to_ne_bytes()),
+            DataType::I32 => out.copy_from_slice(&(value as i32).to_ne_bytes()),
+            DataType::F32 => out.copy_from_slice(&(value as f32).to_ne_bytes()),
+            DataType::F64 => out.copy_from_slice(&value.to_ne_bytes()),
+        }
+    }
+
+    /// The native-endian sample in `bytes` (`bytes.len() == size()`) as an f64.
+    pub fn read_value(self, bytes: &[u8]) -> f64 {
+        fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
+            b.try_into().expect("sample slice has the type's size")
+        }
+        match self {
+            DataType::U8 => bytes[0] as f64,
+            DataType::I8 => bytes[0] as i8 as f64,
+            DataType::U16 => u16::from_ne_bytes(arr(bytes)) as f64,
+            DataType::I16 => i16::from_ne_bytes(arr(bytes)) as f64,
+            DataType::U32 => u32::from_ne_bytes(arr(bytes)) as f64,
+            DataType::I32 => i32::from_ne_bytes(arr(bytes)) as f64,
+            DataType::F32 => f32::from_ne_bytes(arr(bytes)) as f64,
+            DataType::F64 => f64::from_ne_bytes(arr(bytes)),
+        }
+    }
+}
+
+impl fmt::Display for DataType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

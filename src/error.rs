@@ -1,0 +1,75 @@
+//! Typed errors: each names the asset href and what failed.
+
+use crate::grid::Window;
+
+/// Every error geochips returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The href could not be turned into an object store and path.
+    #[error("{href}: not a readable href: {reason}")]
+    Href {
+        /// The href as given.
+        href: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The object store failed to deliver bytes (after its own retries).
+    #[error("{href}: {source}")]
+    Store {
+        /// The asset.
+        href: String,
+        /// The store's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// The file is not a TIFF we can parse: bad structure, truncated, or absurd values.
+    #[error("{href}: invalid TIFF: {reason}")]
+    InvalidTiff {
+        /// The asset.
+        href: String,
+        /// What is wrong, where.
+        reason: String,
+    },
+    /// A valid TIFF that uses a feature geochips does not read (yet).
+    #[error("{href}: unsupported: {feature}")]
+    Unsupported {
+        /// The asset.
+        href: String,
+        /// The feature, named as the TIFF/GDAL spec names it.
+        feature: String,
+    },
+    /// A tile's bytes could not be decoded.
+    #[error("{href}: tile {tile} of image {image}: {reason}")]
+    Decode {
+        /// The asset.
+        href: String,
+        /// Index of the image (IFD) in the file: 0 full resolution, then overviews and masks.
+        image: usize,
+        /// Index of the tile (or strip) in that image.
+        tile: usize,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// A read was asked for something the asset does not have.
+    #[error("{href}: bad read of window {window:?}: {reason}")]
+    BadRead {
+        /// The asset.
+        href: String,
+        /// The window asked for.
+        window: Window,
+        /// What was wrong with the request.
+        reason: String,
+    },
+    /// The file's CRS cannot be expressed as an EPSG code.
+    #[error("{href}: CRS not supported: {reason}")]
+    Crs {
+        /// The asset.
+        href: String,
+        /// What the GeoKeys say, and why we cannot use it.
+        reason: String,
+    },
+}
+
+/// `Result` with geochips' [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

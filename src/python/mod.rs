@@ -1,0 +1,22 @@
+//! Python bindings (`geochips._geochips`): open a COG and read windows into numpy arrays. The GIL is
+//! released while Rust fetches and decodes.
+
+mod cog;
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+
+create_exception!(_geochips, GeochipsError, PyException, "Any error geochips raises: the message names the href and what failed.");
+
+/// A geochips error as a Python `GeochipsError`.
+pub(crate) fn to_py(e: crate::Error) -> PyErr {
+    GeochipsError::new_err(e.to_string())
+}
+
+#[pymodule]
+fn _geochips(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("GeochipsError", m.py().get_type::<GeochipsError>())?;
+    cog::register(m)?;
+    Ok(())
+}
