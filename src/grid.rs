@@ -53,7 +53,10 @@ impl GeoTransform {
 
     /// World coordinates of the pixel corner (col, row).
     pub fn apply(&self, col: f64, row: f64) -> (f64, f64) {
-        (self.a * col + self.b * row + self.c, self.d * col + self.e * row + self.f)
+        (
+            self.a * col + self.b * row + self.c,
+            self.d * col + self.e * row + self.f,
+        )
     }
 
     /// The transform of an overview of a `width` × `height` raster that is `ov_width` × `ov_height` px.
@@ -62,7 +65,14 @@ impl GeoTransform {
     pub fn overview(&self, width: u64, height: u64, ov_width: u64, ov_height: u64) -> GeoTransform {
         let sx = width as f64 / ov_width as f64;
         let sy = height as f64 / ov_height as f64;
-        GeoTransform::new(self.a * sx, self.b * sy, self.c, self.d * sx, self.e * sy, self.f)
+        GeoTransform::new(
+            self.a * sx,
+            self.b * sy,
+            self.c,
+            self.d * sx,
+            self.e * sy,
+            self.f,
+        )
     }
 
     /// The bounds covered by a `width` × `height` raster on this grid (north-up grids only).
@@ -107,7 +117,13 @@ impl GeoTransform {
 
 /// The integer span `[floor(start), ceil(end))` after snapping both ends within [`SNAP_PX`] of an integer.
 fn outward(start: f64, end: f64) -> (i64, i64) {
-    let snap = |v: f64| if (v - v.round()).abs() < SNAP_PX { v.round() } else { v };
+    let snap = |v: f64| {
+        if (v - v.round()).abs() < SNAP_PX {
+            v.round()
+        } else {
+            v
+        }
+    };
     let s = snap(start).floor() as i64;
     let e = (snap(end).ceil() as i64).max(s);
     (s, e)
@@ -131,7 +147,12 @@ pub struct Window {
 impl Window {
     /// A window from its offsets and size.
     pub fn new(col_off: i64, row_off: i64, width: u64, height: u64) -> Window {
-        Window { col_off, row_off, width, height }
+        Window {
+            col_off,
+            row_off,
+            width,
+            height,
+        }
     }
 
     /// Number of pixels.
@@ -169,7 +190,10 @@ mod tests {
         let t = utm();
         let w = Window::new(3, 7, 256, 128);
         let b = t.window_bounds(&w).unwrap();
-        assert_eq!(b, Bounds::new(500_030.0, 4_000_000.0 - 1350.0, 502_590.0, 3_999_930.0));
+        assert_eq!(
+            b,
+            Bounds::new(500_030.0, 4_000_000.0 - 1350.0, 502_590.0, 3_999_930.0)
+        );
         assert_eq!(t.window(&b), Some(w));
     }
 
@@ -190,7 +214,10 @@ mod tests {
     #[test]
     fn overview_transform_scales_pixel_size_by_the_size_ratio() {
         let t = utm().overview(1000, 600, 250, 150);
-        assert_eq!(t, GeoTransform::new(40.0, 0.0, 500_000.0, 0.0, -40.0, 4_000_000.0));
+        assert_eq!(
+            t,
+            GeoTransform::new(40.0, 0.0, 500_000.0, 0.0, -40.0, 4_000_000.0)
+        );
     }
 
     #[test]

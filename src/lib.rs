@@ -17,10 +17,16 @@
 //! cog.read_window(&window, &bands, None, &mut pixels, Some(&mut mask)).await?;
 //! # Ok(()) }
 //! ```
-#![warn(missing_docs, unreachable_pub, missing_debug_implementations, rustdoc::broken_intra_doc_links)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    missing_debug_implementations,
+    rustdoc::broken_intra_doc_links
+)]
 
 pub mod cog;
 pub mod crs;
+pub mod demo;
 pub mod dtype;
 pub mod error;
 pub mod grid;

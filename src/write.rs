@@ -73,9 +73,10 @@ impl CogOptions {
 /// Writes `data`, `bands` × `height` × `width` native-endian samples of `dtype` in band-sequential order, as a
 /// COG at `path`.
 ///
-/// Errors of kind [`io::ErrorKind::InvalidInput`] for inconsistent input (a `data` length that does not
-/// match the shape, an empty image, a tile size that is not a positive multiple of 16),
-/// [`io::ErrorKind::FileTooLarge`] past the 4 GiB of a classic TIFF, and the file system's errors.
+/// Errors, each message starting with `path`: [`io::ErrorKind::InvalidInput`] for inconsistent input (a
+/// `data` length that does not match the shape, an empty image, a tile size that is not a positive multiple
+/// of 16 or makes tiles past 4 GiB), [`io::ErrorKind::FileTooLarge`] for a file past the 4 GiB of a classic
+/// TIFF, and the file system's errors.
 pub fn write_cog(
     path: &Path,
     data: &[u8],
@@ -85,11 +86,14 @@ pub fn write_cog(
     height: usize,
     opts: &CogOptions,
 ) -> io::Result<()> {
-    // Checked before the file is created, so bad input leaves nothing behind.
-    check_input(data.len(), dtype, bands, width, height, opts)?;
-    let mut out = BufWriter::new(File::create(path)?);
-    write_to(&mut out, data, dtype, bands, width, height, opts)?;
-    out.flush()
+    let write = || {
+        // Checked before the file is created, so bad input leaves nothing behind.
+        check_input(data.len(), dtype, bands, width, height, opts)?;
+        let mut out = BufWriter::new(File::create(path)?);
+        write_to(&mut out, data, dtype, bands, width, height, opts)?;
+        out.flush()
+    };
+    write().map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 /// `Err(InvalidInput)` where the arguments of [`write_cog`] do not describe a TIFF we can write.
@@ -106,15 +110,31 @@ fn check_input(
     if bands == 0 || width == 0 || height == 0 {
         return invalid(format!("cannot write an empty image of {shape}"));
     }
-    if u16::try_from(bands).is_err() || u32::try_from(width).is_err() || u32::try_from(height).is_err() {
+    if u16::try_from(bands).is_err()
+        || u32::try_from(width).is_err()
+        || u32::try_from(height).is_err()
+    {
         return invalid(format!("an image of {shape} is too large for a TIFF"));
     }
-    let expected = [bands, width, height].iter().try_fold(dtype.size(), |n, &d| n.checked_mul(d));
+    let expected = [bands, width, height]
+        .iter()
+        .try_fold(dtype.size(), |n, &d| n.checked_mul(d));
     if expected != Some(len) {
-        return invalid(format!("{len} bytes of data do not hold {shape} {dtype} samples"));
+        return invalid(format!(
+            "{len} bytes of data do not hold {shape} {dtype} samples"
+        ));
     }
-    if opts.tile_size == 0 || opts.tile_size % 16 != 0 {
-        return invalid(format!("tile size {} is not a positive multiple of 16", opts.tile_size));
+    let tile = opts.tile_size as usize;
+    if tile == 0 || !tile.is_multiple_of(16) {
+        return invalid(format!("tile size {tile} is not a positive multiple of 16"));
+    }
+    let tile_len = [tile, tile, bands]
+        .iter()
+        .try_fold(dtype.size(), |n, &d| n.checked_mul(d));
+    if tile_len.is_none_or(|len| u32::try_from(len).is_err()) {
+        return invalid(format!(
+            "tiles of {tile} × {tile} px would pass the 4 GiB a TIFF tile may hold"
+        ));
     }
     Ok(())
 }
@@ -131,7 +151,10 @@ fn write_to(
 ) -> io::Result<()> {
     let format = TileFormat::new(dtype, bands, opts);
     let images = pyramid(data, dtype.size(), width, height, opts.overviews);
-    let tiles = images.iter().map(|image| format.encode_image(image)).collect::<io::Result<Vec<_>>>()?;
+    let tiles = images
+        .iter()
+        .map(|image| format.encode_image(image))
+        .collect::<io::Result<Vec<_>>>()?;
     out.write_all(&header(&images, &tiles, &format, opts)?)?;
     for tile in tiles.iter().rev().flatten() {
         out.write_all(tile)?;
@@ -149,7 +172,11 @@ struct Image<'a> {
 /// The full-resolution image and up to `levels` overviews of samples `sample` bytes long, each half the size
 /// of the one before.
 fn pyramid(data: &[u8], sample: usize, width: usize, height: usize, levels: u32) -> Vec<Image<'_>> {
-    let mut images = vec![Image { data: data.into(), width, height }];
+    let mut images = vec![Image {
+        data: data.into(),
+        width,
+        height,
+    }];
     for _ in 0..levels {
         let last = &images[images.len() - 1];
         if last.width == 1 && last.height == 1 {
@@ -170,7 +197,11 @@ fn halve(image: &Image<'_>, sample: usize) -> Image<'static> {
             data.extend(row.chunks_exact(sample).step_by(2).flatten());
         }
     }
-    Image { data: data.into(), width: image.width.div_ceil(2), height: image.height.div_ceil(2) }
+    Image {
+        data: data.into(),
+        width: image.width.div_ceil(2),
+        height: image.height.div_ceil(2),
+    }
 }
 
 /// How the images of one file are cut into tiles and encoded.
@@ -195,7 +226,9 @@ impl TileFormat {
             bands,
             size: opts.tile_size as usize,
             fill,
-            predictor: opts.predictor && opts.compression == Compression::Deflate && !dtype.is_float(),
+            predictor: opts.predictor
+                && opts.compression == Compression::Deflate
+                && !dtype.is_float(),
             compression: opts.compression,
         }
     }
@@ -206,7 +239,9 @@ impl TileFormat {
     fn encode_image(&self, image: &Image<'_>) -> io::Result<Vec<Vec<u8>>> {
         let cols = image.width.div_ceil(self.size);
         let count = cols * image.height.div_ceil(self.size);
-        let threads = thread::available_parallelism().map_or(1, NonZero::get).min(count);
+        let threads = thread::available_parallelism()
+            .map_or(1, NonZero::get)
+            .min(count);
         let per_thread = count.div_ceil(threads);
         thread::scope(|scope| {
             let workers: Vec<_> = (0..count)
@@ -215,14 +250,21 @@ impl TileFormat {
                     scope.spawn(move || {
                         let mut compressor = Compressor::new(CompressionLvl::default()); // level 6
                         (first..count.min(first + per_thread))
-                            .map(|i| self.encode(&mut compressor, self.raw_tile(image, i / cols, i % cols)))
+                            .map(|i| {
+                                self.encode(
+                                    &mut compressor,
+                                    self.raw_tile(image, i / cols, i % cols),
+                                )
+                            })
                             .collect::<io::Result<Vec<_>>>()
                     })
                 })
                 .collect();
             let mut tiles = Vec::with_capacity(count);
             for worker in workers {
-                let encoded = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                let encoded = worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 tiles.extend(encoded?);
             }
             Ok(tiles)
@@ -238,9 +280,14 @@ impl TileFormat {
         let width = self.size.min(image.width - col0);
         let height = self.size.min(image.height - row0);
         let mut tile = self.fill.repeat(self.size * self.size * self.bands);
-        for (band, samples) in image.data.chunks_exact(image.width * image.height * sample).enumerate() {
+        for (band, samples) in image
+            .data
+            .chunks_exact(image.width * image.height * sample)
+            .enumerate()
+        {
             for row in 0..height {
-                let src = &samples[((row0 + row) * image.width + col0) * sample..][..width * sample];
+                let src =
+                    &samples[((row0 + row) * image.width + col0) * sample..][..width * sample];
                 let dst = &mut tile[row * self.size * pixel..][..width * pixel];
                 for (dst, src) in dst.chunks_exact_mut(pixel).zip(src.chunks_exact(sample)) {
                     dst[band * sample..][..sample].copy_from_slice(src);
@@ -260,7 +307,9 @@ impl TileFormat {
             Compression::None => Ok(tile),
             Compression::Deflate => {
                 let mut out = vec![0; compressor.zlib_compress_bound(tile.len())];
-                let len = compressor.zlib_compress(&tile, &mut out).map_err(io::Error::other)?;
+                let len = compressor
+                    .zlib_compress(&tile, &mut out)
+                    .map_err(io::Error::other)?;
                 out.truncate(len);
                 Ok(out)
             }
@@ -278,7 +327,8 @@ fn difference_rows(tile: &mut [u8], dtype: DataType, row_samples: usize, bands: 
         bands: usize,
         sub: impl Fn([u8; N], [u8; N]) -> [u8; N],
     ) {
-        let at = |row: &[u8], i: usize| -> [u8; N] { row[i * N..][..N].try_into().expect("N bytes") };
+        let at =
+            |row: &[u8], i: usize| -> [u8; N] { row[i * N..][..N].try_into().expect("N bytes") };
         for row in tile.chunks_exact_mut(row_samples * N) {
             // Right to left, so each sample's left neighbour still holds its original value.
             for i in (bands..row_samples).rev() {
@@ -292,10 +342,14 @@ fn difference_rows(tile: &mut [u8], dtype: DataType, row_samples: usize, bands: 
             difference::<1>(tile, row_samples, bands, |a, b| [a[0].wrapping_sub(b[0])])
         }
         DataType::U16 | DataType::I16 => difference::<2>(tile, row_samples, bands, |a, b| {
-            u16::from_ne_bytes(a).wrapping_sub(u16::from_ne_bytes(b)).to_ne_bytes()
+            u16::from_ne_bytes(a)
+                .wrapping_sub(u16::from_ne_bytes(b))
+                .to_ne_bytes()
         }),
         DataType::U32 | DataType::I32 => difference::<4>(tile, row_samples, bands, |a, b| {
-            u32::from_ne_bytes(a).wrapping_sub(u32::from_ne_bytes(b)).to_ne_bytes()
+            u32::from_ne_bytes(a)
+                .wrapping_sub(u32::from_ne_bytes(b))
+                .to_ne_bytes()
         }),
         DataType::F32 | DataType::F64 => {}
     }
@@ -396,7 +450,10 @@ fn header(
     };
     // An IFD's length does not depend on the offsets it holds: lay out with zeros, then fill them in.
     let zeros: Vec<Vec<u32>> = tiles.iter().map(|tiles| vec![0; tiles.len()]).collect();
-    let lens: Vec<usize> = ifds(&zeros).iter().map(|ifd| ifd_bytes(ifd, 0, 0).len()).collect();
+    let lens: Vec<usize> = ifds(&zeros)
+        .iter()
+        .map(|ifd| ifd_bytes(ifd, 0, 0).len())
+        .collect();
     let mut end = 8 + lens.iter().sum::<usize>();
     let mut offsets = vec![Vec::new(); images.len()];
     for (i, tiles) in tiles.iter().enumerate().rev() {
@@ -409,7 +466,11 @@ fn header(
     let mut out = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
     for (i, ifd) in ifds(&offsets).iter().enumerate() {
         let at = file_offset(out.len())?;
-        let next = if i + 1 < lens.len() { file_offset(out.len() + lens[i])? } else { 0 };
+        let next = if i + 1 < lens.len() {
+            file_offset(out.len() + lens[i])?
+        } else {
+            0
+        };
         out.extend(ifd_bytes(ifd, at, next));
     }
     Ok(out)
@@ -442,7 +503,10 @@ fn image_tags(
     // A tile's byte count is at most the file's length, which `header` checks fits 32 bits.
     let byte_counts = tiles.iter().map(|tile| tile.len() as u32).collect();
     let mut tags = vec![
-        (tag::NEW_SUBFILE_TYPE, Value::Long(vec![u32::from(overview)])),
+        (
+            tag::NEW_SUBFILE_TYPE,
+            Value::Long(vec![u32::from(overview)]),
+        ),
         (tag::IMAGE_WIDTH, Value::Long(vec![image.width as u32])),
         (tag::IMAGE_LENGTH, Value::Long(vec![image.height as u32])),
         (tag::BITS_PER_SAMPLE, Value::Short(vec![bits; bands])),
@@ -482,7 +546,10 @@ fn geo_tags(opts: &CogOptions) -> Vec<Tag> {
     let mut tags = if t.is_north_up() {
         vec![
             (tag::MODEL_PIXEL_SCALE, Value::Double(vec![t.a, -t.e, 0.0])),
-            (tag::MODEL_TIEPOINT, Value::Double(vec![0.0, 0.0, 0.0, t.c, t.f, 0.0])),
+            (
+                tag::MODEL_TIEPOINT,
+                Value::Double(vec![0.0, 0.0, 0.0, t.c, t.f, 0.0]),
+            ),
         ]
     } else {
         #[rustfmt::skip]
@@ -510,8 +577,11 @@ fn geo_keys(epsg: u16) -> Vec<u16> {
     const RASTER_TYPE: u16 = 1025;
     const GEOGRAPHIC_TYPE: u16 = 2048;
     const PROJECTED_CS_TYPE: u16 = 3072;
-    let (model, crs_key) =
-        if (4000..5000).contains(&epsg) { (2, GEOGRAPHIC_TYPE) } else { (1, PROJECTED_CS_TYPE) };
+    let (model, crs_key) = if (4000..5000).contains(&epsg) {
+        (2, GEOGRAPHIC_TYPE)
+    } else {
+        (1, PROJECTED_CS_TYPE)
+    };
     // Directory version 1, revision 1.0, 3 keys; then per key: id, location (0: the value is here), count,
     // value.
     #[rustfmt::skip]
@@ -526,7 +596,11 @@ fn geo_keys(epsg: u16) -> Vec<u16> {
 
 /// The nodata value as GDAL writes it in `GDAL_NODATA`: `"nan"`, `"0"`, `"-9999"`, `"0.5"`.
 fn nodata_text(nodata: f64) -> String {
-    if nodata.is_nan() { "nan".to_string() } else { nodata.to_string() }
+    if nodata.is_nan() {
+        "nan".to_string()
+    } else {
+        nodata.to_string()
+    }
 }
 
 /// The bytes of an IFD with `tags` (sorted by code) placed at file offset `at`: the entries, the offset of
@@ -581,7 +655,11 @@ mod tests {
                     other => panic!("unexpected TIFF type {other}"),
                 };
                 let len = size * u32_at(entry + 4);
-                let start = if len <= 4 { entry + 8 } else { u32_at(entry + 8) };
+                let start = if len <= 4 {
+                    entry + 8
+                } else {
+                    u32_at(entry + 8)
+                };
                 tags.insert(u16_at(entry) as u16, file[start..start + len].to_vec());
             }
             ifds.push((at, tags));
@@ -591,15 +669,24 @@ mod tests {
     }
 
     fn shorts(bytes: &[u8]) -> Vec<u16> {
-        bytes.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect()
+        bytes
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect()
     }
 
     fn longs(bytes: &[u8]) -> Vec<usize> {
-        bytes.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize).collect()
+        bytes
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
+            .collect()
     }
 
     fn doubles(bytes: &[u8]) -> Vec<f64> {
-        bytes.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap())).collect()
+        bytes
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect()
     }
 
     fn utm() -> GeoTransform {
@@ -609,10 +696,18 @@ mod tests {
     /// Two bands of u16, 40 × 20 px: sample (band, row, col) = 1000·band + 40·row + col.
     fn two_band_u16() -> Vec<u8> {
         let sample = |i: usize| (1000 * (i / 800) + i % 800) as u16;
-        (0..2 * 20 * 40).flat_map(|i| sample(i).to_ne_bytes()).collect()
+        (0..2 * 20 * 40)
+            .flat_map(|i| sample(i).to_ne_bytes())
+            .collect()
     }
 
-    fn write(data: &[u8], dtype: DataType, bands: usize, size: (usize, usize), opts: &CogOptions) -> Vec<u8> {
+    fn write(
+        data: &[u8],
+        dtype: DataType,
+        bands: usize,
+        size: (usize, usize),
+        opts: &CogOptions,
+    ) -> Vec<u8> {
         let mut file = Vec::new();
         check_input(data.len(), dtype, bands, size.0, size.1, opts).unwrap();
         write_to(&mut file, data, dtype, bands, size.0, size.1, opts).unwrap();
@@ -649,9 +744,15 @@ mod tests {
         assert_eq!(longs(&full[&tag::TILE_LENGTH]), [16]);
         assert_eq!(longs(&full[&tag::TILE_OFFSETS]).len(), 3 * 2);
         assert_eq!(doubles(&full[&tag::MODEL_PIXEL_SCALE]), [10.0, 10.0, 0.0]);
-        assert_eq!(doubles(&full[&tag::MODEL_TIEPOINT]), [0.0, 0.0, 0.0, 500_000.0, 4_000_000.0, 0.0]);
+        assert_eq!(
+            doubles(&full[&tag::MODEL_TIEPOINT]),
+            [0.0, 0.0, 0.0, 500_000.0, 4_000_000.0, 0.0]
+        );
         let keys = shorts(&full[&tag::GEO_KEY_DIRECTORY]);
-        assert_eq!(keys, [1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32631]);
+        assert_eq!(
+            keys,
+            [1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32631]
+        );
         assert_eq!(full[&tag::GDAL_NODATA], b"0\0");
 
         let (_, overview) = &ifds[1];
@@ -664,7 +765,10 @@ mod tests {
         // COG order: the IFDs, then the overview's tiles, then the full-resolution tiles, back to back.
         let tiles = |tags: &BTreeMap<u16, Vec<u8>>| {
             let offsets = longs(&tags[&tag::TILE_OFFSETS]);
-            offsets.into_iter().zip(longs(&tags[&tag::TILE_BYTE_COUNTS])).collect::<Vec<_>>()
+            offsets
+                .into_iter()
+                .zip(longs(&tags[&tag::TILE_BYTE_COUNTS]))
+                .collect::<Vec<_>>()
         };
         let first = tiles(overview)[0].0;
         assert!(ifds.iter().all(|(at, _)| *at < first));
@@ -679,12 +783,20 @@ mod tests {
     #[test]
     fn tiles_decode_back_to_the_pixels_after_inflate_and_undoing_the_predictor() {
         let data = two_band_u16();
-        let opts = CogOptions { tile_size: 16, ..CogOptions::new(utm()) };
+        let opts = CogOptions {
+            tile_size: 16,
+            ..CogOptions::new(utm())
+        };
         let file = write(&data, DataType::U16, 2, (40, 20), &opts);
         let (_, full) = &read_ifds(&file)[0];
-        let (offset, count) = (longs(&full[&tag::TILE_OFFSETS])[1], longs(&full[&tag::TILE_BYTE_COUNTS])[1]);
+        let (offset, count) = (
+            longs(&full[&tag::TILE_OFFSETS])[1],
+            longs(&full[&tag::TILE_BYTE_COUNTS])[1],
+        );
         let mut raw = vec![0; 16 * 16 * 2 * 2];
-        let len = Decompressor::new().zlib_decompress(&file[offset..offset + count], &mut raw).unwrap();
+        let len = Decompressor::new()
+            .zlib_decompress(&file[offset..offset + count], &mut raw)
+            .unwrap();
         assert_eq!(len, raw.len());
         let mut samples = shorts(&raw);
         for row in samples.chunks_exact_mut(16 * 2) {
@@ -700,7 +812,10 @@ mod tests {
         for row in 0..16 {
             for col in 0..16 {
                 for band in 0..2 {
-                    assert_eq!(samples[(row * 16 + col) * 2 + band], source(band, row, 16 + col));
+                    assert_eq!(
+                        samples[(row * 16 + col) * 2 + band],
+                        source(band, row, 16 + col)
+                    );
                 }
             }
         }
@@ -708,16 +823,31 @@ mod tests {
 
     #[test]
     fn edge_tiles_are_full_size_and_padded_with_nodata() {
-        let opts = CogOptions { tile_size: 16, nodata: Some(-1.0), ..CogOptions::new(utm()) };
+        let opts = CogOptions {
+            tile_size: 16,
+            nodata: Some(-1.0),
+            ..CogOptions::new(utm())
+        };
         let format = TileFormat::new(DataType::I16, 1, &opts);
         let data: Vec<u8> = (0..20 * 20).flat_map(|v: i16| v.to_ne_bytes()).collect();
-        let image = Image { data: data.into(), width: 20, height: 20 };
+        let image = Image {
+            data: data.into(),
+            width: 20,
+            height: 20,
+        };
         let tile = format.raw_tile(&image, 1, 1);
-        let samples: Vec<i16> = tile.chunks_exact(2).map(|b| i16::from_ne_bytes([b[0], b[1]])).collect();
+        let samples: Vec<i16> = tile
+            .chunks_exact(2)
+            .map(|b| i16::from_ne_bytes([b[0], b[1]]))
+            .collect();
         assert_eq!(samples.len(), 16 * 16);
         for (i, &sample) in samples.iter().enumerate() {
             let (row, col) = (i / 16, i % 16);
-            let expected = if row < 4 && col < 4 { ((16 + row) * 20 + 16 + col) as i16 } else { -1 };
+            let expected = if row < 4 && col < 4 {
+                ((16 + row) * 20 + 16 + col) as i16
+            } else {
+                -1
+            };
             assert_eq!(sample, expected, "row {row} col {col}");
         }
     }
@@ -739,8 +869,15 @@ mod tests {
         let data: Vec<u8> = (0..2 * 3 * 5).collect(); // 2 bands, 3 rows, 5 columns
         let images = pyramid(&data, 1, 5, 3, 5);
         let sizes: Vec<_> = images.iter().map(|i| (i.width, i.height)).collect();
-        assert_eq!(sizes, [(5, 3), (3, 2), (2, 1), (1, 1)], "levels stop at 1 × 1 px");
-        assert_eq!(*images[1].data, [0, 2, 4, 10, 12, 14, 15, 17, 19, 25, 27, 29]);
+        assert_eq!(
+            sizes,
+            [(5, 3), (3, 2), (2, 1), (1, 1)],
+            "levels stop at 1 × 1 px"
+        );
+        assert_eq!(
+            *images[1].data,
+            [0, 2, 4, 10, 12, 14, 15, 17, 19, 25, 27, 29]
+        );
         assert_eq!(*images[2].data, [0, 4, 15, 19]);
     }
 
@@ -760,7 +897,10 @@ mod tests {
         let matrix = doubles(&tags[&tag::MODEL_TRANSFORMATION]);
         assert_eq!(matrix[..8], [1.0, 0.5, 0.0, 10.0, 0.25, -1.0, 0.0, 50.0]);
         assert!(!tags.contains_key(&tag::MODEL_PIXEL_SCALE));
-        assert!(!tags.contains_key(&tag::PREDICTOR), "no predictor for floats");
+        assert!(
+            !tags.contains_key(&tag::PREDICTOR),
+            "no predictor for floats"
+        );
         assert_eq!(tags[&tag::GDAL_NODATA], b"nan\0");
     }
 
@@ -768,11 +908,37 @@ mod tests {
     fn inconsistent_input_is_refused() {
         let opts = CogOptions::new(utm());
         let kind = |len: usize, bands, width, height, opts: &CogOptions| {
-            check_input(len, DataType::U16, bands, width, height, opts).unwrap_err().kind()
+            check_input(len, DataType::U16, bands, width, height, opts)
+                .unwrap_err()
+                .kind()
         };
-        assert_eq!(kind(7, 1, 2, 2, &opts), io::ErrorKind::InvalidInput, "wrong length");
-        assert_eq!(kind(0, 1, 0, 2, &opts), io::ErrorKind::InvalidInput, "empty");
-        let odd_tiles = CogOptions { tile_size: 100, ..opts };
-        assert_eq!(kind(8, 1, 2, 2, &odd_tiles), io::ErrorKind::InvalidInput, "tile size");
+        assert_eq!(
+            kind(7, 1, 2, 2, &opts),
+            io::ErrorKind::InvalidInput,
+            "wrong length"
+        );
+        assert_eq!(
+            kind(0, 1, 0, 2, &opts),
+            io::ErrorKind::InvalidInput,
+            "empty"
+        );
+        let odd_tiles = CogOptions {
+            tile_size: 100,
+            ..opts
+        };
+        assert_eq!(
+            kind(8, 1, 2, 2, &odd_tiles),
+            io::ErrorKind::InvalidInput,
+            "tile size"
+        );
+        let huge_tiles = CogOptions {
+            tile_size: 1 << 16,
+            ..opts
+        };
+        assert_eq!(
+            kind(8, 1, 2, 2, &huge_tiles),
+            io::ErrorKind::InvalidInput,
+            "tile bytes"
+        );
     }
 }

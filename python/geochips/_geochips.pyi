@@ -1,6 +1,7 @@
 """Type stubs for the Rust extension module."""
 
-from typing import Optional, Sequence
+import os
+from typing import Literal, Optional, Sequence, Union
 
 import numpy as np
 
@@ -49,3 +50,17 @@ class Cog:
 
 def open(href: str) -> Cog:
     """Open a GeoTIFF by local path, file://, s3://, gs://, az:// or http(s):// href."""
+
+def write_cog(
+    path: Union[str, os.PathLike],
+    data: np.ndarray,
+    transform: tuple[float, float, float, float, float, float],
+    *,
+    epsg: Optional[int] = None,
+    nodata: Optional[float] = None,
+    tile_size: int = 512,
+    compression: Literal["deflate", "none"] = "deflate",
+    predictor: bool = True,
+    overviews: int = 0,
+) -> None:
+    """Write ``data`` (bands, height, width) as a tiled COG on the grid ``transform`` (Affine order)."""

@@ -16,7 +16,12 @@ pub struct Bounds {
 impl Bounds {
     /// Bounds from their four edges, in rasterio's order (left, bottom, right, top).
     pub fn new(minx: f64, miny: f64, maxx: f64, maxy: f64) -> Bounds {
-        Bounds { minx, miny, maxx, maxy }
+        Bounds {
+            minx,
+            miny,
+            maxx,
+            maxy,
+        }
     }
 
     /// Width (x extent).
@@ -31,7 +36,10 @@ impl Bounds {
 
     /// Whether the two rectangles share any area (touching edges do not count).
     pub fn intersects(&self, other: &Bounds) -> bool {
-        self.minx < other.maxx && other.minx < self.maxx && self.miny < other.maxy && other.miny < self.maxy
+        self.minx < other.maxx
+            && other.minx < self.maxx
+            && self.miny < other.maxy
+            && other.miny < self.maxy
     }
 }
 

@@ -24,7 +24,10 @@ struct Lru {
 impl HeaderCache {
     /// A cache holding at most `capacity` headers (at least 1).
     pub fn new(capacity: usize) -> HeaderCache {
-        HeaderCache { capacity: capacity.max(1), inner: Mutex::default() }
+        HeaderCache {
+            capacity: capacity.max(1),
+            inner: Mutex::default(),
+        }
     }
 
     /// The opened COG for `href`, from the cache or opened now.
@@ -76,7 +79,9 @@ impl Lru {
         }
         self.by_use.insert(self.tick, href.to_string());
         while self.by_href.len() > capacity {
-            let Some((_, oldest)) = self.by_use.pop_first() else { break };
+            let Some((_, oldest)) = self.by_use.pop_first() else {
+                break;
+            };
             self.by_href.remove(&oldest);
         }
     }

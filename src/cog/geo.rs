@@ -38,7 +38,10 @@ pub struct GeoInfo {
 impl GeoInfo {
     /// Read the geo metadata of `ifd` (the full-resolution image) with `bands` bands.
     pub(crate) fn from_ifd(tiff: &Tiff, ifd: &Ifd, bands: usize) -> GeoInfo {
-        let keys = tiff.uints(ifd, GEO_KEY_DIRECTORY).map(|d| GeoKeys::parse(&d)).unwrap_or_default();
+        let keys = tiff
+            .uints(ifd, GEO_KEY_DIRECTORY)
+            .map(|d| GeoKeys::parse(&d))
+            .unwrap_or_default();
         let metadata = tiff.ascii(ifd, GDAL_METADATA).unwrap_or_default();
         GeoInfo {
             transform: transform(tiff, ifd, keys.get(GT_RASTER_TYPE) == Some(2)),
@@ -52,13 +55,25 @@ impl GeoInfo {
 
 /// The transform from ModelTransformation, else from the first tiepoint and the pixel scale.
 fn transform(tiff: &Tiff, ifd: &Ifd, pixel_is_point: bool) -> Option<GeoTransform> {
-    let t = if let Some(m) = tiff.floats(ifd, MODEL_TRANSFORMATION).filter(|m| m.len() >= 16) {
+    let t = if let Some(m) = tiff
+        .floats(ifd, MODEL_TRANSFORMATION)
+        .filter(|m| m.len() >= 16)
+    {
         GeoTransform::new(m[0], m[1], m[3], m[4], m[5], m[7])
     } else {
         let tie = tiff.floats(ifd, MODEL_TIEPOINT).filter(|t| t.len() >= 6)?;
-        let scale = tiff.floats(ifd, MODEL_PIXEL_SCALE).filter(|s| s.len() >= 2)?;
+        let scale = tiff
+            .floats(ifd, MODEL_PIXEL_SCALE)
+            .filter(|s| s.len() >= 2)?;
         let (sx, sy) = (scale[0], scale[1]);
-        GeoTransform::new(sx, 0.0, tie[3] - tie[0] * sx, 0.0, -sy, tie[4] + tie[1] * sy)
+        GeoTransform::new(
+            sx,
+            0.0,
+            tie[3] - tie[0] * sx,
+            0.0,
+            -sy,
+            tie[4] + tie[1] * sy,
+        )
     };
     if !pixel_is_point {
         return Some(t);
@@ -78,17 +93,25 @@ impl GeoKeys {
     fn parse(dir: &[u64]) -> GeoKeys {
         let n = dir.get(3).copied().unwrap_or(0) as usize;
         let entries = dir.get(4..).unwrap_or_default().chunks_exact(4).take(n);
-        GeoKeys { entries: entries.map(|e| [e[0], e[1], e[2], e[3]]).collect() }
+        GeoKeys {
+            entries: entries.map(|e| [e[0], e[1], e[2], e[3]]).collect(),
+        }
     }
 
     /// The value of a key stored inline as a SHORT.
     fn get(&self, key: u64) -> Option<u64> {
-        self.entries.iter().find(|e| e[0] == key && e[1] == 0).map(|e| e[3])
+        self.entries
+            .iter()
+            .find(|e| e[0] == key && e[1] == 0)
+            .map(|e| e[3])
     }
 
     /// The text of an ASCII key (held in GeoAsciiParams).
     fn ascii(&self, key: u64, params: &str) -> Option<String> {
-        let e = self.entries.iter().find(|e| e[0] == key && e[1] == GEO_ASCII_PARAMS as u64)?;
+        let e = self
+            .entries
+            .iter()
+            .find(|e| e[0] == key && e[1] == GEO_ASCII_PARAMS as u64)?;
         let (start, len) = (e[3] as usize, e[2] as usize);
         let text = params.get(start..start + len)?;
         Some(text.trim_end_matches(['|', '\0']).to_string())
@@ -101,7 +124,11 @@ impl GeoKeys {
             Some(1) => projected,
             Some(2) => geographic,
             None => projected.or(geographic),
-            Some(m) => return Err(format!("GTModelType {m} (neither projected nor geographic)")),
+            Some(m) => {
+                return Err(format!(
+                    "GTModelType {m} (neither projected nor geographic)"
+                ));
+            }
         };
         match code {
             Some(c) if (1..USER_DEFINED).contains(&c) => Ok(Some(Crs::from_epsg(c as u32))),
@@ -110,7 +137,9 @@ impl GeoKeys {
                     .iter()
                     .find_map(|k| self.ascii(*k, ascii.as_deref().unwrap_or("")))
                     .unwrap_or_default();
-                Err(format!("user-defined CRS without an EPSG code (citation: {citation:?})"))
+                Err(format!(
+                    "user-defined CRS without an EPSG code (citation: {citation:?})"
+                ))
             }
             None if self.entries.is_empty() => Ok(None),
             None => Err("GeoKeys name no projected or geographic CRS".into()),
@@ -123,7 +152,11 @@ fn parse_nodata(text: &str) -> Option<f64> {
     let t = text.trim();
     match t.to_ascii_lowercase().trim_start_matches(['+', '-']) {
         "nan" => Some(f64::NAN),
-        "inf" | "infinity" => Some(if t.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY }),
+        "inf" | "infinity" => Some(if t.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }),
         _ => t.parse().ok(),
     }
 }
@@ -132,7 +165,9 @@ fn parse_nodata(text: &str) -> Option<f64> {
 fn band_items(xml: &str, role: &str, bands: usize, default: f64) -> Vec<f64> {
     let mut values = vec![default; bands];
     for item in xml.split("<Item ").skip(1) {
-        let Some((attrs, rest)) = item.split_once('>') else { continue };
+        let Some((attrs, rest)) = item.split_once('>') else {
+            continue;
+        };
         let attr = |name: &str| {
             let start = attrs.find(&format!("{name}=\""))? + name.len() + 2;
             attrs[start..].split('"').next()
@@ -141,11 +176,14 @@ fn band_items(xml: &str, role: &str, bands: usize, default: f64) -> Vec<f64> {
             continue;
         }
         let band = attr("sample").and_then(|s| s.parse::<usize>().ok());
-        let value = rest.split('<').next().and_then(|v| v.trim().parse::<f64>().ok());
-        if let (Some(b), Some(v)) = (band, value) {
-            if let Some(slot) = values.get_mut(b) {
-                *slot = v;
-            }
+        let value = rest
+            .split('<')
+            .next()
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        if let (Some(b), Some(v)) = (band, value)
+            && let Some(slot) = values.get_mut(b)
+        {
+            *slot = v;
         }
     }
     values

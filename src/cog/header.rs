@@ -28,9 +28,18 @@ pub(crate) struct Header {
 
 /// Fetch and parse the header of `path` in `store`; errors name `href`.
 pub(crate) async fn fetch(store: &dyn ObjectStore, path: &Path, href: &str) -> Result<Header> {
-    let store_err = |source| Error::Store { href: href.to_string(), source };
-    let invalid = |reason: String| Error::InvalidTiff { href: href.to_string(), reason };
-    let opts = GetOptions { range: Some(GetRange::Bounded(0..FIRST_REQUEST)), ..Default::default() };
+    let store_err = |source| Error::Store {
+        href: href.to_string(),
+        source,
+    };
+    let invalid = |reason: String| Error::InvalidTiff {
+        href: href.to_string(),
+        reason,
+    };
+    let opts = GetOptions {
+        range: Some(GetRange::Bounded(0..FIRST_REQUEST)),
+        ..Default::default()
+    };
     let first = store.get_opts(path, opts).await.map_err(store_err)?;
     let size = first.meta.size;
     let mut fetched = Fetched::default();
@@ -38,12 +47,20 @@ pub(crate) async fn fetch(store: &dyn ObjectStore, path: &Path, href: &str) -> R
     let mut requests = 1;
     loop {
         match tiff::parse(&fetched, size).map_err(invalid)? {
-            Parsed::Done(tiff) => return Ok(Header { tiff, size, requests }),
+            Parsed::Done(tiff) => {
+                return Ok(Header {
+                    tiff,
+                    size,
+                    requests,
+                });
+            }
             Parsed::Need(needs) => {
                 let ranges = follow_up(needs, size);
                 let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
                 if fetched.len() + total > MAX_HEADER_BYTES {
-                    return Err(invalid(format!("header larger than {MAX_HEADER_BYTES} bytes")));
+                    return Err(invalid(format!(
+                        "header larger than {MAX_HEADER_BYTES} bytes"
+                    )));
                 }
                 let parts = store.get_ranges(path, &ranges).await.map_err(store_err)?;
                 for (r, b) in ranges.iter().zip(parts) {
@@ -78,7 +95,16 @@ mod tests {
     fn follow_up_requests_grow_and_merge() {
         let size = 1 << 20;
         let ranges = follow_up(vec![40_000..40_100, 50_000..50_010, 900_000..900_004], size);
-        assert_eq!(ranges, vec![40_000..40_000 + MIN_FOLLOW_UP, 900_000..900_000 + MIN_FOLLOW_UP]);
-        assert_eq!(follow_up(vec![size - 10..size - 2], size), vec![size - 10..size]);
+        assert_eq!(
+            ranges,
+            vec![
+                40_000..40_000 + MIN_FOLLOW_UP,
+                900_000..900_000 + MIN_FOLLOW_UP
+            ]
+        );
+        assert_eq!(
+            follow_up(std::iter::once(size - 10..size - 2).collect(), size),
+            vec![size - 10..size]
+        );
     }
 }

@@ -109,8 +109,6 @@ pub(crate) struct Image {
     pub(crate) tile_height: u64,
     pub(crate) tiled: bool,
     pub(crate) samples_per_pixel: u64,
-    /// Bits per sample, the same for all samples.
-    pub(crate) bits: u16,
     /// The sample type, or `Err(reason)` for a layout we cannot serve (the header still opens).
     pub(crate) samples: Result<Samples, String>,
     pub(crate) compression: Compression,
@@ -123,8 +121,6 @@ pub(crate) struct Image {
     pub(crate) offsets: Vec<u64>,
     pub(crate) byte_counts: Vec<u64>,
     pub(crate) jpeg_tables: Option<Bytes>,
-    /// GDAL's LercParameters (version, additional compression).
-    pub(crate) lerc_parameters: Vec<u64>,
     pub(crate) order: ByteOrder,
 }
 
@@ -141,11 +137,16 @@ impl Image {
         if spp == 0 || spp > 65535 {
             return Err(format!("{spp} samples per pixel"));
         }
-        let bits_all = tiff.uints(ifd, tag::BITS_PER_SAMPLE).unwrap_or_else(|| vec![1]);
+        let bits_all = tiff
+            .uints(ifd, tag::BITS_PER_SAMPLE)
+            .unwrap_or_else(|| vec![1]);
         let bits = bits_all[0];
-        let formats = tiff.uints(ifd, tag::SAMPLE_FORMAT).unwrap_or_else(|| vec![1]);
+        let formats = tiff
+            .uints(ifd, tag::SAMPLE_FORMAT)
+            .unwrap_or_else(|| vec![1]);
         let format = formats.first().copied().unwrap_or(1);
-        let samples = if bits_all.iter().any(|b| *b != bits) || formats.iter().any(|f| *f != format) {
+        let samples = if bits_all.iter().any(|b| *b != bits) || formats.iter().any(|f| *f != format)
+        {
             Err("bands of different bit depths or sample formats".to_string())
         } else if bits == 1 && spp == 1 {
             Ok(Samples::Bit)
@@ -160,24 +161,31 @@ impl Image {
                 get(tag::TILE_WIDTH).ok_or("no TileWidth")?,
                 get(tag::TILE_LENGTH).ok_or("no TileLength")?,
                 tiff.uints(ifd, tag::TILE_OFFSETS).ok_or("no TileOffsets")?,
-                tiff.uints(ifd, tag::TILE_BYTE_COUNTS).ok_or("no TileByteCounts")?,
+                tiff.uints(ifd, tag::TILE_BYTE_COUNTS)
+                    .ok_or("no TileByteCounts")?,
             )
         } else {
             (
                 width,
                 get(tag::ROWS_PER_STRIP).unwrap_or(height).clamp(1, height),
-                tiff.uints(ifd, tag::STRIP_OFFSETS).ok_or("no StripOffsets")?,
-                tiff.uints(ifd, tag::STRIP_BYTE_COUNTS).ok_or("no StripByteCounts")?,
+                tiff.uints(ifd, tag::STRIP_OFFSETS)
+                    .ok_or("no StripOffsets")?,
+                tiff.uints(ifd, tag::STRIP_BYTE_COUNTS)
+                    .ok_or("no StripByteCounts")?,
             )
         };
         if tile_width == 0 || tile_height == 0 || tile_width > 1 << 20 || tile_height > 1 << 20 {
-            return Err(format!("block size {tile_width} x {tile_height} out of range"));
+            return Err(format!(
+                "block size {tile_width} x {tile_height} out of range"
+            ));
         }
         let planar = get(tag::PLANAR_CONFIGURATION).unwrap_or(1) == 2;
-        let sample_bytes = (bits as u64).div_ceil(8).max(1);
+        let sample_bytes = bits.div_ceil(8).max(1);
         let block_bytes = tile_width * tile_height * sample_bytes * if planar { 1 } else { spp };
         if block_bytes > MAX_TILE_BYTES {
-            return Err(format!("a {tile_width} x {tile_height} block of {block_bytes} bytes is too large"));
+            return Err(format!(
+                "a {tile_width} x {tile_height} block of {block_bytes} bytes is too large"
+            ));
         }
         let image = Image {
             index,
@@ -188,7 +196,6 @@ impl Image {
             tile_height,
             tiled,
             samples_per_pixel: spp,
-            bits: bits as u16,
             samples,
             compression: Compression::from_code(get(tag::COMPRESSION).unwrap_or(1)),
             predictor: get(tag::PREDICTOR).unwrap_or(1) as u16,
@@ -198,7 +205,6 @@ impl Image {
             offsets,
             byte_counts,
             jpeg_tables: tiff.bytes(ifd, tag::JPEG_TABLES),
-            lerc_parameters: tiff.uints(ifd, 50674).unwrap_or_default(),
             order: tiff.order,
         };
         let blocks = image.blocks_across() * image.blocks_down() * image.planes();
@@ -224,12 +230,20 @@ impl Image {
 
     /// Number of sample planes holding separate blocks (bands for planar images, else 1).
     pub(crate) fn planes(&self) -> u64 {
-        if self.planar { self.samples_per_pixel } else { 1 }
+        if self.planar {
+            self.samples_per_pixel
+        } else {
+            1
+        }
     }
 
     /// Samples interleaved in each block pixel.
     pub(crate) fn block_samples(&self) -> u64 {
-        if self.planar { 1 } else { self.samples_per_pixel }
+        if self.planar {
+            1
+        } else {
+            self.samples_per_pixel
+        }
     }
 
     /// Whether this image is an overview (reduced resolution).
@@ -244,6 +258,10 @@ impl Image {
 
     /// Rows actually stored in block row `row` (strips at the bottom may be shorter; tiles never are).
     pub(crate) fn block_rows(&self, row: u64) -> u64 {
-        if self.tiled { self.tile_height } else { self.tile_height.min(self.height - row * self.tile_height) }
+        if self.tiled {
+            self.tile_height
+        } else {
+            self.tile_height.min(self.height - row * self.tile_height)
+        }
     }
 }

@@ -28,6 +28,7 @@ pub struct Cog {
     pub(crate) path: Path,
     pub(crate) size: u64,
     header_requests: usize,
+    bigtiff: bool,
     pub(crate) images: Vec<Image>,
     /// Level 0 is full resolution, then the overviews, largest first.
     pub(crate) levels: Vec<Level>,
@@ -58,19 +59,29 @@ impl Cog {
     /// Open the object at `path` in `store`; `href` names it in errors.
     pub async fn open_in(store: Arc<dyn ObjectStore>, path: Path, href: &str) -> Result<Cog> {
         let header = header::fetch(store.as_ref(), &path, href).await?;
-        let invalid = |reason: String| Error::InvalidTiff { href: href.to_string(), reason };
+        let invalid = |reason: String| Error::InvalidTiff {
+            href: href.to_string(),
+            reason,
+        };
         let tiff = &header.tiff;
         let images = tiff
             .ifds
             .iter()
             .enumerate()
-            .map(|(i, ifd)| Image::from_ifd(tiff, ifd, i).map_err(|e| invalid(format!("IFD {i}: {e}"))))
+            .map(|(i, ifd)| {
+                Image::from_ifd(tiff, ifd, i).map_err(|e| invalid(format!("IFD {i}: {e}")))
+            })
             .collect::<Result<Vec<_>>>()?;
         let full = &images[0];
         let dtype = match &full.samples {
             Ok(Samples::Typed(t)) => *t,
             Ok(Samples::Bit) => DataType::U8,
-            Err(feature) => return Err(Error::Unsupported { href: href.to_string(), feature: feature.clone() }),
+            Err(feature) => {
+                return Err(Error::Unsupported {
+                    href: href.to_string(),
+                    feature: feature.clone(),
+                });
+            }
         };
         let levels = levels(&images);
         let geo = GeoInfo::from_ifd(tiff, &tiff.ifds[0], full.samples_per_pixel as usize);
@@ -80,6 +91,7 @@ impl Cog {
             path,
             size: header.size,
             header_requests: header.requests,
+            bigtiff: tiff.big,
             images,
             levels,
             dtype,
@@ -100,6 +112,11 @@ impl Cog {
     /// Requests it took to read the header.
     pub fn header_requests(&self) -> usize {
         self.header_requests
+    }
+
+    /// Whether the file is a BigTIFF.
+    pub fn bigtiff(&self) -> bool {
+        self.bigtiff
     }
 
     /// Width of the full-resolution image in pixels.
@@ -129,7 +146,10 @@ impl Cog {
 
     /// The CRS (`None` where the file has none); an error for a CRS without an EPSG code.
     pub fn crs(&self) -> Result<Option<Crs>> {
-        self.geo.crs.clone().map_err(|reason| Error::Crs { href: self.href.clone(), reason })
+        self.geo.crs.clone().map_err(|reason| Error::Crs {
+            href: self.href.clone(),
+            reason,
+        })
     }
 
     /// GDAL's nodata value, NaN included.
@@ -144,19 +164,28 @@ impl Cog {
 
     /// (width, height) of each overview, largest first (`overview` index 0 is the first of these).
     pub fn overviews(&self) -> Vec<(u64, u64)> {
-        self.levels[1..].iter().map(|l| (self.images[l.image].width, self.images[l.image].height)).collect()
+        self.levels[1..]
+            .iter()
+            .map(|l| (self.images[l.image].width, self.images[l.image].height))
+            .collect()
     }
 
     /// The (width, height) of full resolution (`None`) or of overview `overview`.
     pub fn size_of(&self, overview: Option<usize>) -> Option<(u64, u64)> {
         let level = self.levels.get(overview.map_or(0, |o| o + 1))?;
-        Some((self.images[level.image].width, self.images[level.image].height))
+        Some((
+            self.images[level.image].width,
+            self.images[level.image].height,
+        ))
     }
 
     /// The transform of overview `overview` (`None` = full resolution), scaled as GDAL scales it.
     pub fn transform_of(&self, overview: Option<usize>) -> Option<GeoTransform> {
         let (w, h) = self.size_of(overview)?;
-        Some(self.transform()?.overview(self.width(), self.height(), w, h))
+        Some(
+            self.transform()?
+                .overview(self.width(), self.height(), w, h),
+        )
     }
 
     /// (rows, cols) of a block: a tile, or a strip of the full image width.

@@ -25,7 +25,21 @@ pub struct ReadPlan {
     level: Level,
     /// The part of the window inside the raster, in the level's pixels.
     inside: Option<Window>,
+    validity: Validity,
     blocks: Vec<BlockRef>,
+}
+
+/// What says a pixel inside the raster is valid, in GDAL's order of precedence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Validity {
+    /// The level's internal mask image.
+    Mask(usize),
+    /// Samples not equal to nodata (NaN matches NaN).
+    Nodata(f64),
+    /// An alpha band (0-based) that is not 0; the alpha band itself is all valid.
+    Alpha(usize),
+    /// Every pixel.
+    All,
 }
 
 /// One block to read: which image, where in its block grid, which plane, which bytes (empty when sparse).
@@ -52,8 +66,12 @@ impl ReadPlan {
 
     /// Byte ranges to fetch, coalesced: blocks closer than [`COALESCE_GAP`] share one range.
     pub fn ranges(&self) -> Vec<Range<u64>> {
-        let mut ranges: Vec<Range<u64>> =
-            self.blocks.iter().map(|b| b.range.clone()).filter(|r| !r.is_empty()).collect();
+        let mut ranges: Vec<Range<u64>> = self
+            .blocks
+            .iter()
+            .map(|b| b.range.clone())
+            .filter(|r| !r.is_empty())
+            .collect();
         ranges.sort_by_key(|r| r.start);
         let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
         for r in ranges {
@@ -69,47 +87,117 @@ impl ReadPlan {
 impl Cog {
     /// Plan a boundless read of `window` (in the pixels of `overview`, `None` = full resolution) for the
     /// 0-based `bands`.
-    pub fn plan(&self, window: &Window, bands: &[usize], overview: Option<usize>) -> Result<ReadPlan> {
-        let bad = |reason: String| Error::BadRead { href: self.href.clone(), window: *window, reason };
-        let level = *self.levels.get(overview.map_or(0, |o| o + 1)).ok_or_else(|| {
-            bad(format!("overview {} asked, the file has {}", overview.unwrap_or(0), self.levels.len() - 1))
-        })?;
+    pub fn plan(
+        &self,
+        window: &Window,
+        bands: &[usize],
+        overview: Option<usize>,
+    ) -> Result<ReadPlan> {
+        let bad = |reason: String| Error::BadRead {
+            href: self.href.clone(),
+            window: *window,
+            reason,
+        };
+        let level = *self
+            .levels
+            .get(overview.map_or(0, |o| o + 1))
+            .ok_or_else(|| {
+                bad(format!(
+                    "overview {} asked, the file has {}",
+                    overview.unwrap_or(0),
+                    self.levels.len() - 1
+                ))
+            })?;
         if bands.is_empty() || bands.iter().any(|b| *b >= self.count()) {
-            return Err(bad(format!("bands {bands:?} asked, the file has {}", self.count())));
+            return Err(bad(format!(
+                "bands {bands:?} asked, the file has {}",
+                self.count()
+            )));
         }
         if window.width == 0 || window.height == 0 {
             return Err(bad("empty window".into()));
         }
         let image = &self.images[level.image];
+        let validity = self.validity(level);
         let inside = window.intersect(image.width, image.height);
         let mut blocks = Vec::new();
         if let Some(inside) = inside {
-            let planes: Vec<usize> = if image.planar { dedup(bands) } else { vec![0] };
+            let mut planes = bands.to_vec();
+            if let Validity::Alpha(a) = validity {
+                planes.push(a);
+            }
+            let planes: Vec<usize> = if image.planar {
+                dedup(&planes)
+            } else {
+                vec![0]
+            };
             self.blocks_of(image, &inside, &planes, &mut blocks)?;
-            if let Some(mask) = level.mask {
+            if let Validity::Mask(mask) = validity {
                 self.blocks_of(&self.images[mask], &inside, &[0], &mut blocks)?;
             }
         }
-        Ok(ReadPlan { window: *window, bands: bands.to_vec(), level, inside, blocks })
+        Ok(ReadPlan {
+            window: *window,
+            bands: bands.to_vec(),
+            level,
+            inside,
+            validity,
+            blocks,
+        })
+    }
+
+    /// What decides validity at `level`: the internal mask, else nodata, else an alpha band (the last of 2 or
+    /// 4 bands of 8 or 16 bits, marked alpha in ExtraSamples), else nothing, as GDAL decides.
+    fn validity(&self, level: Level) -> Validity {
+        if let Some(m) = level.mask {
+            return Validity::Mask(m);
+        }
+        if let Some(n) = self.nodata().and_then(|n| representable(self.dtype, n)) {
+            return Validity::Nodata(n);
+        }
+        let full = &self.images[0];
+        let alpha = full
+            .extra_samples
+            .last()
+            .is_some_and(|e| *e == 1 || *e == 2);
+        let count = self.count();
+        if alpha && (count == 2 || count == 4) && matches!(self.dtype, DataType::U8 | DataType::U16)
+        {
+            return Validity::Alpha(count - 1);
+        }
+        Validity::All
     }
 
     /// Append the blocks of `image` that `inside` touches, for each of `planes`.
-    fn blocks_of(&self, image: &Image, inside: &Window, planes: &[usize], out: &mut Vec<BlockRef>) -> Result<()> {
-        check_supported(image).map_err(|feature| Error::Unsupported { href: self.href.clone(), feature })?;
+    fn blocks_of(
+        &self,
+        image: &Image,
+        inside: &Window,
+        planes: &[usize],
+        out: &mut Vec<BlockRef>,
+    ) -> Result<()> {
+        check_supported(image).map_err(|feature| Error::Unsupported {
+            href: self.href.clone(),
+            feature,
+        })?;
         let (tw, th) = (image.tile_width, image.tile_height);
         let (c0, r0) = (inside.col_off as u64, inside.row_off as u64);
         let cols = c0 / tw..=(c0 + inside.width - 1) / tw;
         let rows = r0 / th..=(r0 + inside.height - 1) / th;
         let per_plane = image.blocks_across() * image.blocks_down();
-        let max_stored = 2 * (image.tile_width * image.tile_height * image.block_samples() * 8) + (1 << 20);
+        let max_stored =
+            2 * (image.tile_width * image.tile_height * image.block_samples() * 8) + (1 << 20);
         for &plane in planes {
             for row in rows.clone() {
                 for col in cols.clone() {
-                    let index = (plane as u64 * per_plane + row * image.blocks_across() + col) as usize;
+                    let index =
+                        (plane as u64 * per_plane + row * image.blocks_across() + col) as usize;
                     let (offset, count) = (image.offsets[index], image.byte_counts[index]);
                     let range = if offset == 0 || count == 0 {
                         0..0
-                    } else if count > max_stored || offset.checked_add(count).is_none_or(|e| e > self.size) {
+                    } else if count > max_stored
+                        || offset.checked_add(count).is_none_or(|e| e > self.size)
+                    {
                         return Err(Error::InvalidTiff {
                             href: self.href.clone(),
                             reason: format!(
@@ -120,7 +208,14 @@ impl Cog {
                     } else {
                         offset..offset + count
                     };
-                    out.push(BlockRef { image: image.index, index, col, row, plane, range });
+                    out.push(BlockRef {
+                        image: image.index,
+                        index,
+                        col,
+                        row,
+                        plane,
+                        range,
+                    });
                 }
             }
         }
@@ -137,7 +232,10 @@ impl Cog {
             self.store
                 .get_ranges(&self.path, &ranges)
                 .await
-                .map_err(|source| Error::Store { href: self.href.clone(), source })?
+                .map_err(|source| Error::Store {
+                    href: self.href.clone(),
+                    source,
+                })?
         };
         Ok(plan
             .blocks
@@ -157,16 +255,34 @@ impl Cog {
     /// width; native-endian samples of [`Cog::dtype`]), filling what lies outside the raster with the fill
     /// value (nodata, else 0). `mask`, if given (bands, height, width), gets 1 where a pixel is valid, 0
     /// where it is outside the raster, nodata, or masked by the file's internal mask.
-    pub fn decode_into(&self, plan: &ReadPlan, fetched: Vec<Bytes>, out: &mut [u8], mask: Option<&mut [u8]>) -> Result<()> {
+    pub fn decode_into(
+        &self,
+        plan: &ReadPlan,
+        fetched: Vec<Bytes>,
+        out: &mut [u8],
+        mask: Option<&mut [u8]>,
+    ) -> Result<()> {
         let window = plan.window;
         let nb = plan.bands.len();
-        let bad = |reason: String| Error::BadRead { href: self.href.clone(), window, reason };
+        let bad = |reason: String| Error::BadRead {
+            href: self.href.clone(),
+            window,
+            reason,
+        };
         let plane_px = window.pixels() as usize;
         if out.len() != plane_px * nb * self.dtype.size() {
-            return Err(bad(format!("output buffer of {} bytes, {} needed", out.len(), plane_px * nb * self.dtype.size())));
+            return Err(bad(format!(
+                "output buffer of {} bytes, {} needed",
+                out.len(),
+                plane_px * nb * self.dtype.size()
+            )));
         }
         if mask.as_ref().is_some_and(|m| m.len() != plane_px * nb) {
-            return Err(bad(format!("mask buffer of {} bytes, {} needed", mask.map_or(0, |m| m.len()), plane_px * nb)));
+            return Err(bad(format!(
+                "mask buffer of {} bytes, {} needed",
+                mask.map_or(0, |m| m.len()),
+                plane_px * nb
+            )));
         }
         let decoded: Vec<Option<Vec<u8>>> = crate::pool::decode_pool().install(|| {
             plan.blocks
@@ -177,24 +293,49 @@ impl Cog {
                         return Ok(None);
                     }
                     let image = &self.images[b.image];
-                    decode_block(image, b.row, &bytes).map(Some).map_err(|reason| Error::Decode {
-                        href: self.href.clone(),
-                        image: b.image,
-                        tile: b.index,
-                        reason,
-                    })
+                    decode_block(image, b.row, &bytes)
+                        .map(Some)
+                        .map_err(|reason| Error::Decode {
+                            href: self.href.clone(),
+                            image: b.image,
+                            tile: b.index,
+                            reason,
+                        })
                 })
                 .collect::<Result<_>>()
         })?;
-        let paste = Paste { cog: self, plan, decoded: &decoded };
+        let paste = Paste {
+            cog: self,
+            plan,
+            decoded: &decoded,
+        };
         let size = self.dtype.size();
+        let alpha = match (plan.validity, &mask) {
+            (Validity::Alpha(a), Some(_)) => {
+                let mut plane = vec![0u8; plane_px * size];
+                paste.data(&mut plane, a);
+                Some((a, plane))
+            }
+            _ => None,
+        };
         crate::pool::decode_pool().install(|| {
-            let planes = out.par_chunks_mut(plane_px * size).zip(plan.bands.par_iter());
+            let planes = out
+                .par_chunks_mut(plane_px * size)
+                .zip(plan.bands.par_iter());
             match mask {
-                Some(mask) => planes.zip(mask.par_chunks_mut(plane_px)).for_each(|((o, &band), m)| {
-                    paste.data(o, band);
-                    paste.mask(m, o);
-                }),
+                Some(mask) => {
+                    planes
+                        .zip(mask.par_chunks_mut(plane_px))
+                        .for_each(|((o, &band), m)| {
+                            paste.data(o, band);
+                            let is_alpha = alpha.as_ref().is_some_and(|(a, _)| *a == band);
+                            let values: &[u8] = match &alpha {
+                                Some((_, plane)) if !is_alpha => plane,
+                                _ => o,
+                            };
+                            paste.mask(m, values, is_alpha);
+                        })
+                }
                 None => planes.for_each(|(o, &band)| paste.data(o, band)),
             }
         });
@@ -250,24 +391,29 @@ impl Paste<'_> {
     /// The blocks of `image` with their decoded samples and placements.
     fn blocks(&self, image: usize) -> impl Iterator<Item = (&BlockRef, &[u8], Placement)> {
         let inside = self.plan.inside;
-        self.plan.blocks.iter().zip(self.decoded).filter(move |(b, _)| b.image == image).filter_map(move |(b, d)| {
-            let im = &self.cog.images[b.image];
-            let inside = inside?;
-            let (bx, by) = (b.col * im.tile_width, b.row * im.tile_height);
-            let c0 = bx.max(inside.col_off as u64);
-            let r0 = by.max(inside.row_off as u64);
-            let c1 = (bx + im.tile_width).min(inside.col_off as u64 + inside.width);
-            let r1 = (by + im.block_rows(b.row)).min(inside.row_off as u64 + inside.height);
-            let placement = Placement {
-                src_col: (c0 - bx) as usize,
-                src_row: (r0 - by) as usize,
-                dst_col: (c0 as i64 - self.plan.window.col_off) as usize,
-                dst_row: (r0 as i64 - self.plan.window.row_off) as usize,
-                width: c1.saturating_sub(c0) as usize,
-                height: r1.saturating_sub(r0) as usize,
-            };
-            Some((b, d.as_deref()?, placement))
-        })
+        self.plan
+            .blocks
+            .iter()
+            .zip(self.decoded)
+            .filter(move |(b, _)| b.image == image)
+            .filter_map(move |(b, d)| {
+                let im = &self.cog.images[b.image];
+                let inside = inside?;
+                let (bx, by) = (b.col * im.tile_width, b.row * im.tile_height);
+                let c0 = bx.max(inside.col_off as u64);
+                let r0 = by.max(inside.row_off as u64);
+                let c1 = (bx + im.tile_width).min(inside.col_off as u64 + inside.width);
+                let r1 = (by + im.block_rows(b.row)).min(inside.row_off as u64 + inside.height);
+                let placement = Placement {
+                    src_col: (c0 - bx) as usize,
+                    src_row: (r0 - by) as usize,
+                    dst_col: (c0 as i64 - self.plan.window.col_off) as usize,
+                    dst_row: (r0 as i64 - self.plan.window.row_off) as usize,
+                    width: c1.saturating_sub(c0) as usize,
+                    height: r1.saturating_sub(r0) as usize,
+                };
+                Some((b, d.as_deref()?, placement))
+            })
     }
 
     /// Fill (where needed) and paste band `band` into its plane `out`.
@@ -276,11 +422,21 @@ impl Paste<'_> {
         let window = &self.plan.window;
         let image = &cog.images[self.plan.level.image];
         let size = cog.dtype.size();
-        let sparse = self.plan.blocks.iter().any(|b| b.image == image.index && b.range.is_empty());
+        let sparse = self
+            .plan
+            .blocks
+            .iter()
+            .any(|b| b.image == image.index && b.range.is_empty());
         if sparse || self.plan.inside != Some(*window) {
             let mut fill = [0u8; 8];
-            cog.dtype.write_value(cog.nodata().filter(|v| !v.is_nan() || cog.dtype.is_float()).unwrap_or(0.0), &mut fill[..size]);
-            out.chunks_exact_mut(size).for_each(|s| s.copy_from_slice(&fill[..size]));
+            cog.dtype.write_value(
+                cog.nodata()
+                    .filter(|v| !v.is_nan() || cog.dtype.is_float())
+                    .unwrap_or(0.0),
+                &mut fill[..size],
+            );
+            out.chunks_exact_mut(size)
+                .for_each(|s| s.copy_from_slice(&fill[..size]));
         }
         let per_pixel = image.block_samples() as usize;
         let row_len = window.width as usize * size;
@@ -291,7 +447,8 @@ impl Paste<'_> {
             let sample = if image.planar { 0 } else { band };
             let src_row_len = image.tile_width as usize * per_pixel * size;
             for y in 0..p.height {
-                let dst = &mut out[(p.dst_row + y) * row_len + p.dst_col * size..][..p.width * size];
+                let dst =
+                    &mut out[(p.dst_row + y) * row_len + p.dst_col * size..][..p.width * size];
                 let src = &block[(p.src_row + y) * src_row_len..];
                 if image.samples == Ok(Samples::Bit) {
                     for (x, d) in dst.iter_mut().enumerate() {
@@ -310,45 +467,63 @@ impl Paste<'_> {
         }
     }
 
-    /// Write the validity mask plane `mask` for the pasted band plane `data`.
-    fn mask(&self, mask: &mut [u8], data: &[u8]) {
+    /// Write the validity mask plane `mask` from `values`: the pasted band plane, or the alpha plane when
+    /// validity comes from alpha (`is_alpha`: this band is the alpha band itself, all valid).
+    fn mask(&self, mask: &mut [u8], values: &[u8], is_alpha: bool) {
         mask.fill(0);
-        let Some(inside) = self.plan.inside else { return };
+        let Some(inside) = self.plan.inside else {
+            return;
+        };
         let window = &self.plan.window;
         let w = window.width as usize;
-        let (c0, r0) = ((inside.col_off - window.col_off) as usize, (inside.row_off - window.row_off) as usize);
-        if let Some(m) = self.plan.level.mask {
-            let image = &self.cog.images[m];
-            let row_len = match image.samples {
-                Ok(Samples::Bit) => image.tile_width.div_ceil(8) as usize,
-                _ => image.tile_width as usize,
-            };
-            for (_, block, p) in self.blocks(m) {
-                for y in 0..p.height {
-                    let src = &block[(p.src_row + y) * row_len..];
-                    let dst = &mut mask[(p.dst_row + y) * w + p.dst_col..][..p.width];
-                    for (x, d) in dst.iter_mut().enumerate() {
-                        *d = match image.samples {
-                            Ok(Samples::Bit) => bit(src, p.src_col + x),
-                            _ => (src[p.src_col + x] != 0) as u8,
-                        };
-                    }
-                }
+        let (c0, r0) = (
+            (inside.col_off - window.col_off) as usize,
+            (inside.row_off - window.row_off) as usize,
+        );
+        let dtype = self.cog.dtype;
+        let size = dtype.size();
+        let validity = match self.plan.validity {
+            Validity::Mask(m) => return self.internal_mask(mask, m),
+            Validity::Alpha(_) if is_alpha => Validity::All,
+            v => v,
+        };
+        let valid = |v: &[u8]| match validity {
+            Validity::Nodata(n) => {
+                let v = dtype.read_value(v);
+                !(v == n || (n.is_nan() && v.is_nan()))
             }
-            return;
-        }
-        let nodata = self.cog.nodata().and_then(|n| representable(self.cog.dtype, n));
-        let size = self.cog.dtype.size();
+            Validity::Alpha(_) => v.iter().any(|b| *b != 0),
+            Validity::Mask(_) | Validity::All => true,
+        };
         for y in r0..r0 + inside.height as usize {
             let row = &mut mask[y * w + c0..][..inside.width as usize];
-            match nodata {
-                None => row.fill(1),
-                Some(n) => {
-                    let values = data[(y * w + c0) * size..].chunks_exact(size);
-                    for (m, v) in row.iter_mut().zip(values) {
-                        let v = self.cog.dtype.read_value(v);
-                        *m = !(v == n || (n.is_nan() && v.is_nan())) as u8;
-                    }
+            let samples = values[(y * w + c0) * size..].chunks_exact(size);
+            for (m, v) in row.iter_mut().zip(samples) {
+                *m = valid(v) as u8;
+            }
+        }
+    }
+
+    /// Write the validity mask plane `mask` from the decoded blocks of the internal mask image `m`.
+    fn internal_mask(&self, mask: &mut [u8], m: usize) {
+        let w = self.plan.window.width as usize;
+        let image = &self.cog.images[m];
+        let bits = image.samples == Ok(Samples::Bit);
+        let row_len = if bits {
+            image.tile_width.div_ceil(8)
+        } else {
+            image.tile_width
+        } as usize;
+        for (_, block, p) in self.blocks(m) {
+            for y in 0..p.height {
+                let src = &block[(p.src_row + y) * row_len..];
+                let dst = &mut mask[(p.dst_row + y) * w + p.dst_col..][..p.width];
+                for (x, d) in dst.iter_mut().enumerate() {
+                    *d = if bits {
+                        bit(src, p.src_col + x)
+                    } else {
+                        (src[p.src_col + x] != 0) as u8
+                    };
                 }
             }
         }

@@ -20,7 +20,10 @@ use crate::error::{Error, Result};
 
 /// The store serving `href` and the object's path in it.
 pub(crate) fn resolve(href: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
-    let refuse = |reason: String| Error::Href { href: href.to_string(), reason };
+    let refuse = |reason: String| Error::Href {
+        href: href.to_string(),
+        reason,
+    };
     let url = match Url::parse(href) {
         Ok(url) if url.scheme().len() > 1 => url,
         // No scheme (or a Windows drive letter): a local path.
@@ -31,7 +34,9 @@ pub(crate) fn resolve(href: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
     };
     let path = match url.scheme() {
         "file" => {
-            let file = url.to_file_path().map_err(|_| refuse("bad file URL".into()))?;
+            let file = url
+                .to_file_path()
+                .map_err(|_| refuse("bad file URL".into()))?;
             // Resolve `..` and links where the file exists; object_store paths cannot hold `..`.
             let file = std::fs::canonicalize(&file).unwrap_or(file);
             Path::from_absolute_path(file).map_err(|e| refuse(e.to_string()))?
@@ -39,7 +44,12 @@ pub(crate) fn resolve(href: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
         _ => Path::from_url_path(url.path()).map_err(|e| refuse(e.to_string()))?,
     };
     // Keyed by process too: a forked child must not reuse connections owned by its parent's runtime.
-    let key = format!("{} {}://{}", std::process::id(), url.scheme(), url.authority());
+    let key = format!(
+        "{} {}://{}",
+        std::process::id(),
+        url.scheme(),
+        url.authority()
+    );
     let mut stores = registry().lock().unwrap_or_else(|e| e.into_inner());
     if let Some(store) = stores.get(&key) {
         return Ok((store.clone(), path));
@@ -58,18 +68,29 @@ fn build(url: &Url) -> object_store::Result<Arc<dyn ObjectStore>> {
     let bucket = url.host_str().unwrap_or_default();
     Ok(match url.scheme() {
         "file" => Arc::new(LocalFileSystem::new()),
-        "s3" | "s3a" => Arc::new(AmazonS3Builder::from_env().with_bucket_name(bucket).build()?),
-        "gs" => Arc::new(GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket).build()?),
-        "az" | "azure" | "abfs" => {
-            Arc::new(MicrosoftAzureBuilder::from_env().with_container_name(bucket).build()?)
-        }
+        "s3" | "s3a" => Arc::new(
+            AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()?,
+        ),
+        "gs" => Arc::new(
+            GoogleCloudStorageBuilder::from_env()
+                .with_bucket_name(bucket)
+                .build()?,
+        ),
+        "az" | "azure" | "abfs" => Arc::new(
+            MicrosoftAzureBuilder::from_env()
+                .with_container_name(bucket)
+                .build()?,
+        ),
         "http" | "https" => {
             let base = format!("{}://{}", url.scheme(), url.authority());
             Arc::new(HttpBuilder::new().with_url(base).build()?)
         }
         other => {
             return Err(object_store::Error::NotSupported {
-                source: format!("scheme {other}:// (use a path, file, s3, gs, az or http(s))").into(),
+                source: format!("scheme {other}:// (use a path, file, s3, gs, az or http(s))")
+                    .into(),
             });
         }
     })
@@ -92,6 +113,9 @@ mod tests {
         let (_, p) = resolve("http://127.0.0.1:9/data/a.tif").unwrap();
         assert_eq!(p.as_ref(), "data/a.tif");
         let err = resolve("ftp://host/a.tif").unwrap_err().to_string();
-        assert!(err.contains("ftp://host/a.tif") && err.contains("scheme ftp"), "{err}");
+        assert!(
+            err.contains("ftp://host/a.tif") && err.contains("scheme ftp"),
+            "{err}"
+        );
     }
 }

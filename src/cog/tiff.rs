@@ -134,7 +134,7 @@ fn type_size(typ: u16) -> Option<u64> {
 /// Parse the TIFF structure from `fetched`, a file of `size` bytes. `Err` holds a reason for an invalid file.
 pub(crate) fn parse(fetched: &Fetched, size: u64) -> Result<Parsed, String> {
     let Some(head) = fetched.get(0, 16.min(size)) else {
-        return Ok(Parsed::Need(vec![0..16.min(size)]));
+        return Err("the first bytes of the file were not fetched".into());
     };
     if head.len() < 8 {
         return Err(format!("file is {size} bytes, too short for a TIFF header"));
@@ -166,13 +166,19 @@ pub(crate) fn parse(fetched: &Fetched, size: u64) -> Result<Parsed, String> {
             return Err(format!("IFD loop at offset {next}"));
         }
         if next.checked_add(count_size).is_none_or(|e| e > size) {
-            return Err(format!("IFD offset {next} is past the end of the file ({size} bytes)"));
+            return Err(format!(
+                "IFD offset {next} is past the end of the file ({size} bytes)"
+            ));
         }
         let Some(count_bytes) = fetched.get(next, count_size) else {
             needs.push(next..next + count_size);
             break;
         };
-        let count = if big { order.u64(&count_bytes) } else { order.u16(&count_bytes) as u64 };
+        let count = if big {
+            order.u64(&count_bytes)
+        } else {
+            order.u16(&count_bytes) as u64
+        };
         if count > MAX_ENTRIES {
             return Err(format!("IFD at {next} claims {count} entries"));
         }
@@ -184,12 +190,21 @@ pub(crate) fn parse(fetched: &Fetched, size: u64) -> Result<Parsed, String> {
             needs.push(next..next + count_size + table_len);
             break;
         };
-        let mut ifd = Ifd { offset: next, tags: BTreeMap::new() };
+        let mut ifd = Ifd {
+            offset: next,
+            tags: BTreeMap::new(),
+        };
         for e in table[..(count * entry_size) as usize].chunks_exact(entry_size as usize) {
             let tag = order.u16(e);
             let typ = order.u16(&e[2..]);
-            let Some(tsize) = type_size(typ) else { continue };
-            let n = if big { order.u64(&e[4..]) } else { order.u32(&e[4..]) as u64 };
+            let Some(tsize) = type_size(typ) else {
+                continue;
+            };
+            let n = if big {
+                order.u64(&e[4..])
+            } else {
+                order.u32(&e[4..]) as u64
+            };
             let len = n
                 .checked_mul(tsize)
                 .filter(|l| *l <= MAX_TAG_BYTES)
@@ -199,9 +214,15 @@ pub(crate) fn parse(fetched: &Fetched, size: u64) -> Result<Parsed, String> {
             let raw = if len <= inline {
                 Bytes::copy_from_slice(&field[..len as usize])
             } else {
-                let off = if big { order.u64(field) } else { order.u32(field) as u64 };
+                let off = if big {
+                    order.u64(field)
+                } else {
+                    order.u32(field) as u64
+                };
                 if off.checked_add(len).is_none_or(|end| end > size) {
-                    return Err(format!("tag {tag} at IFD {next}: value runs past the end of the file"));
+                    return Err(format!(
+                        "tag {tag} at IFD {next}: value runs past the end of the file"
+                    ));
                 }
                 match fetched.get(off, len) {
                     Some(b) => b,
@@ -214,7 +235,11 @@ pub(crate) fn parse(fetched: &Fetched, size: u64) -> Result<Parsed, String> {
             ifd.tags.insert(tag, TagValue { typ, count: n, raw });
         }
         let tail = &table[(count * entry_size) as usize..];
-        next = if big { order.u64(tail) } else { order.u32(tail) as u64 };
+        next = if big {
+            order.u64(tail)
+        } else {
+            order.u32(tail) as u64
+        };
         ifds.push(ifd);
     }
     if !needs.is_empty() {
@@ -251,18 +276,46 @@ impl Tiff {
         let v = ifd.tags.get(&tag)?;
         let o = self.order;
         Some(match v.typ {
-            11 => v.raw.chunks_exact(4).map(|b| f32::from_bits(o.u32(b)) as f64).collect(),
-            12 => v.raw.chunks_exact(8).map(|b| f64::from_bits(o.u64(b))).collect(),
-            5 => v.raw.chunks_exact(8).map(|b| o.u32(b) as f64 / o.u32(&b[4..]) as f64).collect(),
+            11 => v
+                .raw
+                .chunks_exact(4)
+                .map(|b| f32::from_bits(o.u32(b)) as f64)
+                .collect(),
+            12 => v
+                .raw
+                .chunks_exact(8)
+                .map(|b| f64::from_bits(o.u64(b)))
+                .collect(),
+            5 => v
+                .raw
+                .chunks_exact(8)
+                .map(|b| o.u32(b) as f64 / o.u32(&b[4..]) as f64)
+                .collect(),
             10 => {
                 let s = |b: &[u8]| o.u32(b) as i32 as f64;
                 v.raw.chunks_exact(8).map(|b| s(b) / s(&b[4..])).collect()
             }
             6 => v.raw.iter().map(|b| *b as i8 as f64).collect(),
-            8 => v.raw.chunks_exact(2).map(|b| o.u16(b) as i16 as f64).collect(),
-            9 => v.raw.chunks_exact(4).map(|b| o.u32(b) as i32 as f64).collect(),
-            17 => v.raw.chunks_exact(8).map(|b| o.u64(b) as i64 as f64).collect(),
-            _ => self.uints(ifd, tag)?.into_iter().map(|u| u as f64).collect(),
+            8 => v
+                .raw
+                .chunks_exact(2)
+                .map(|b| o.u16(b) as i16 as f64)
+                .collect(),
+            9 => v
+                .raw
+                .chunks_exact(4)
+                .map(|b| o.u32(b) as i32 as f64)
+                .collect(),
+            17 => v
+                .raw
+                .chunks_exact(8)
+                .map(|b| o.u64(b) as i64 as f64)
+                .collect(),
+            _ => self
+                .uints(ifd, tag)?
+                .into_iter()
+                .map(|u| u as f64)
+                .collect(),
         })
     }
 
@@ -303,7 +356,9 @@ mod tests {
         let file = tiny();
         let mut fetched = Fetched::default();
         fetched.add(0, Bytes::from(file.clone()));
-        let Parsed::Done(tiff) = parse(&fetched, file.len() as u64).unwrap() else { panic!("needs more") };
+        let Parsed::Done(tiff) = parse(&fetched, file.len() as u64).unwrap() else {
+            panic!("needs more")
+        };
         assert_eq!(tiff.order, ByteOrder::Little);
         assert_eq!(tiff.uint(&tiff.ifds[0], 256), Some(7));
         assert_eq!(tiff.uints(&tiff.ifds[0], 324), Some(vec![10, 20, 30]));
@@ -327,6 +382,9 @@ mod tests {
         let mut fetched = Fetched::default();
         fetched.add(0, Bytes::from(file.clone()));
         let err = parse(&fetched, file.len() as u64).unwrap_err();
-        assert!(err.contains("values") || err.contains("past the end"), "{err}");
+        assert!(
+            err.contains("values") || err.contains("past the end"),
+            "{err}"
+        );
     }
 }

@@ -20,8 +20,12 @@ struct PyCog {
 /// Open a GeoTIFF by local path, file://, s3://, gs://, az:// or http(s):// href.
 #[pyfunction]
 fn open(py: Python<'_>, href: String) -> PyResult<PyCog> {
-    let cog = py.allow_threads(|| block_on(Cog::open(&href))).map_err(to_py)?;
-    Ok(PyCog { inner: Arc::new(cog) })
+    let cog = py
+        .allow_threads(|| block_on(Cog::open(&href)))
+        .map_err(to_py)?;
+    Ok(PyCog {
+        inner: Arc::new(cog),
+    })
 }
 
 #[pymethods]
@@ -49,7 +53,9 @@ impl PyCog {
     /// rasterio's Affine order (a, b, c, d, e, f); the identity for a file without georeferencing.
     #[getter]
     fn transform(&self) -> [f64; 6] {
-        self.inner.transform().map_or([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], |t| t.to_affine())
+        self.inner
+            .transform()
+            .map_or([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], |t| t.to_affine())
     }
     #[getter]
     fn crs(&self) -> PyResult<Option<String>> {
@@ -77,7 +83,11 @@ impl PyCog {
     }
     #[getter]
     fn interleave(&self) -> &'static str {
-        if self.inner.band_interleaved() { "band" } else { "pixel" }
+        if self.inner.band_interleaved() {
+            "band"
+        } else {
+            "pixel"
+        }
     }
     #[getter]
     fn overviews(&self) -> Vec<(u64, u64)> {
@@ -131,7 +141,14 @@ impl PyCog {
 
     fn __repr__(&self) -> String {
         let c = &self.inner;
-        format!("<geochips.Cog {} {}x{}x{} {}>", c.href(), c.width(), c.height(), c.count(), c.dtype())
+        format!(
+            "<geochips.Cog {} {}x{}x{} {}>",
+            c.href(),
+            c.width(),
+            c.height(),
+            c.count(),
+            c.dtype()
+        )
     }
 }
 
@@ -151,10 +168,14 @@ fn read_into<'py, T: Element + Copy + Send>(
     // memory as bytes is sound.
     let (out, mask) = unsafe {
         let out = data.as_slice_mut().expect("contiguous");
-        let bytes = std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(out));
+        let bytes = std::slice::from_raw_parts_mut(
+            out.as_mut_ptr().cast::<u8>(),
+            std::mem::size_of_val(out),
+        );
         (bytes, mask.as_slice_mut().expect("contiguous"))
     };
-    py.allow_threads(|| block_on(cog.read_window(window, bands, overview, out, Some(mask)))).map_err(to_py)?;
+    py.allow_threads(|| block_on(cog.read_window(window, bands, overview, out, Some(mask))))
+        .map_err(to_py)?;
     Ok(data.into_any())
 }
 

@@ -2,12 +2,18 @@
 //! released while Rust fetches and decodes.
 
 mod cog;
+mod write;
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
-create_exception!(_geochips, GeochipsError, PyException, "Any error geochips raises: the message names the href and what failed.");
+create_exception!(
+    _geochips,
+    GeochipsError,
+    PyException,
+    "Any error geochips raises: the message names the href and what failed."
+);
 
 /// A geochips error as a Python `GeochipsError`.
 pub(crate) fn to_py(e: crate::Error) -> PyErr {
@@ -18,5 +24,6 @@ pub(crate) fn to_py(e: crate::Error) -> PyErr {
 fn _geochips(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GeochipsError", m.py().get_type::<GeochipsError>())?;
     cog::register(m)?;
+    write::register(m)?;
     Ok(())
 }

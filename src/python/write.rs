@@ -4,7 +4,10 @@
 use std::io;
 use std::path::PathBuf;
 
-use numpy::{PyArray3, PyArrayDescr, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{
+    PyArray3, PyArrayDescr, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -49,12 +52,25 @@ fn write_cog(
     };
     let [a, b, c, d, e, f] = transform;
     let transform = GeoTransform::new(a, b, c, d, e, f);
-    let opts = CogOptions { tile_size, compression, predictor, overviews, nodata, epsg, transform };
+    let opts = CogOptions {
+        tile_size,
+        compression,
+        predictor,
+        overviews,
+        nodata,
+        epsg,
+        transform,
+    };
 
-    let array = py.import("numpy")?.call_method1("ascontiguousarray", (data,))?;
+    let array = py
+        .import("numpy")?
+        .call_method1("ascontiguousarray", (data,))?;
     let array = array.downcast::<PyUntypedArray>()?;
     let Ok([bands, height, width]) = <[usize; 3]>::try_from(array.shape()) else {
-        let message = format!("data must be shaped (bands, height, width), not {:?}", array.shape());
+        let message = format!(
+            "data must be shaped (bands, height, width), not {:?}",
+            array.shape()
+        );
         return Err(PyValueError::new_err(message));
     };
     let dtype = data_type(&array.dtype()).ok_or_else(|| {
@@ -65,14 +81,16 @@ fn write_cog(
         ))
     })?;
     // The same memory as bytes, without a copy: the array is C-contiguous.
-    let bytes = array.call_method1("view", ("u1",))?.downcast_into::<PyArray3<u8>>()?.readonly();
+    let bytes = array
+        .call_method1("view", ("u1",))?
+        .downcast_into::<PyArray3<u8>>()?
+        .readonly();
     let bytes = bytes.as_slice()?;
-    py.allow_threads(|| crate::write::write_cog(&path, bytes, dtype, bands, width, height, &opts)).map_err(
-        |e| match e.kind() {
+    py.allow_threads(|| crate::write::write_cog(&path, bytes, dtype, bands, width, height, &opts))
+        .map_err(|e| match e.kind() {
             io::ErrorKind::InvalidInput => PyValueError::new_err(e.to_string()),
             _ => e.into(),
-        },
-    )
+        })
 }
 
 /// Our data type for a native-endian numpy dtype.

@@ -102,13 +102,22 @@ def test_written_cog_reads_back_bit_identical_in_rasterio(
     assert valid and errors == []
 
 
-@pytest.mark.parametrize("dtype", ["int8", "uint32", "int32", "float64"])
-def test_the_other_dtypes_round_trip(tmp_path, dtype):
+@pytest.mark.parametrize(
+    ("dtype", "nodata"),
+    [
+        ("int8", -128),
+        ("uint32", 4_000_000_000),
+        ("int32", -2_000_000_000),
+        ("float64", -3.4028234663852886e38),
+    ],
+)
+def test_the_other_dtypes_round_trip_with_extreme_nodata(tmp_path, dtype, nodata):
     data = pixels(dtype, 2, 50, 70)
     path = tmp_path / f"{dtype}.tif"
-    write_cog(path, data, UTM[:6], epsg=32631, tile_size=32, overviews=1)
+    write_cog(path, data, UTM[:6], epsg=32631, nodata=nodata, tile_size=32, overviews=1)
     with rasterio.open(path) as ds:
         assert ds.dtypes == (dtype, dtype)
+        assert ds.nodata == nodata
         assert np.array_equal(bits(ds.read()), bits(data))
     with rasterio.open(path, overview_level=0) as ov:
         assert np.array_equal(bits(ov.read()), bits(data[:, ::2, ::2]))

@@ -22,7 +22,8 @@ pub(crate) fn inflate(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
 /// Inflate the first `out.len()` bytes of a zlib stream, with a streaming inflater.
 fn flate_prefix(data: &[u8], out: &mut [u8]) -> Result<usize, String> {
     let mut z = flate2::Decompress::new(true);
-    z.decompress(data, out, flate2::FlushDecompress::Finish).map_err(|e| format!("DEFLATE: {e}"))?;
+    z.decompress(data, out, flate2::FlushDecompress::Finish)
+        .map_err(|e| format!("DEFLATE: {e}"))?;
     Ok(z.total_out() as usize)
 }
 
@@ -77,13 +78,17 @@ pub(crate) fn packbits(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
     }
     out.truncate(len);
     let n = out.len();
+    out.resize(len, 0);
     full(out, n, "PackBits")
 }
 
 /// `out` if the codec produced all of it, else an error naming the shortfall.
 fn full(out: Vec<u8>, written: usize, codec: &str) -> Result<Vec<u8>, String> {
     if written < out.len() {
-        return Err(format!("{codec} data ends after {written} of {} bytes", out.len()));
+        return Err(format!(
+            "{codec} data ends after {written} of {} bytes",
+            out.len()
+        ));
     }
     Ok(out)
 }
@@ -95,13 +100,20 @@ mod tests {
     #[test]
     fn packbits_decodes_literals_and_runs() {
         // The example from the TIFF 6.0 specification.
-        let data = [0xFE, 0xAA, 0x02, 0x80, 0x00, 0x2A, 0xFD, 0xAA, 0x03, 0x80, 0x00, 0x2A, 0x22, 0xF7, 0xAA];
+        let data = [
+            0xFE, 0xAA, 0x02, 0x80, 0x00, 0x2A, 0xFD, 0xAA, 0x03, 0x80, 0x00, 0x2A, 0x22, 0xF7,
+            0xAA,
+        ];
         let expected = [
-            0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0xAA, 0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0x22, 0xAA, 0xAA, 0xAA,
-            0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA,
+            0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0xAA, 0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0x22,
+            0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA,
         ];
         assert_eq!(packbits(&data, expected.len()).unwrap(), expected);
-        assert!(packbits(&data, expected.len() + 1).unwrap_err().contains("ends after 24"));
+        assert!(
+            packbits(&data, expected.len() + 1)
+                .unwrap_err()
+                .contains("ends after 24")
+        );
     }
 
     #[test]
@@ -120,7 +132,9 @@ mod tests {
     #[test]
     fn lzw_decodes_a_tiff_stream() {
         let raw: Vec<u8> = (0..5_000u32).map(|i| (i % 251) as u8).collect();
-        let packed = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8).encode(&raw).unwrap();
+        let packed = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+            .encode(&raw)
+            .unwrap();
         assert_eq!(lzw(&packed, raw.len()).unwrap(), raw);
         assert!(lzw(&packed[..packed.len() / 2], raw.len()).is_err());
     }

@@ -23,24 +23,44 @@ pub(crate) fn decode(
         Some(t) if t.len() > 4 && data.len() > 2 => [&t[..t.len() - 2], &data[2..]].concat(),
         _ => data.to_vec(),
     };
-    let options = DecoderOptions::default().set_max_width(1 << 16).set_max_height(1 << 16);
+    let options = DecoderOptions::default()
+        .set_max_width(1 << 16)
+        .set_max_height(1 << 16);
     let mut decoder = JpegDecoder::new_with_options(stream.as_slice(), options);
-    decoder.decode_headers().map_err(|e| format!("JPEG: {e:?}"))?;
-    let stored = decoder.get_input_colorspace().ok_or("JPEG without a colorspace")?;
-    let out = if ycbcr && stored == ColorSpace::YCbCr { ColorSpace::RGB } else { stored };
+    decoder
+        .decode_headers()
+        .map_err(|e| format!("JPEG: {e:?}"))?;
+    let stored = decoder
+        .get_input_colorspace()
+        .ok_or("JPEG without a colorspace")?;
+    let out = if ycbcr && stored == ColorSpace::YCbCr {
+        ColorSpace::RGB
+    } else {
+        stored
+    };
     if out.num_components() != components {
-        return Err(format!("JPEG with {} components for {components} samples", out.num_components()));
+        return Err(format!(
+            "JPEG with {} components for {components} samples",
+            out.num_components()
+        ));
     }
     decoder.set_options(options.jpeg_set_out_colorspace(out));
     let pixels = decoder.decode().map_err(|e| format!("JPEG: {e:?}"))?;
     let (w, h) = decoder.dimensions().ok_or("JPEG without dimensions")?;
     if w < width || h < height || pixels.len() != w * h * components {
-        return Err(format!("JPEG of {w} x {h} px in a {width} x {height} block"));
+        return Err(format!(
+            "JPEG of {w} x {h} px in a {width} x {height} block"
+        ));
     }
     if w == width {
         return Ok(pixels);
     }
     // A stream wider than the block: keep the block's columns.
     let row = width * components;
-    Ok(pixels.chunks_exact(w * components).take(height).flat_map(|r| &r[..row]).copied().collect())
+    Ok(pixels
+        .chunks_exact(w * components)
+        .take(height)
+        .flat_map(|r| &r[..row])
+        .copied()
+        .collect())
 }

@@ -15,7 +15,10 @@ pub(crate) fn check_supported(image: &Image) -> Result<Samples, String> {
         (Compression::Lerc, _) => return Err("LERC compression".into()),
         (Compression::Other(c), _) => return Err(format!("TIFF compression {c}")),
         (Compression::Jpeg | Compression::Webp, s) if s != Samples::Typed(crate::DataType::U8) => {
-            return Err(format!("{} with samples other than 8-bit", image.compression.name()));
+            return Err(format!(
+                "{} with samples other than 8-bit",
+                image.compression.name()
+            ));
         }
         (Compression::Webp, _) if image.planar => return Err("WebP with band interleaving".into()),
         _ => {}
@@ -49,14 +52,26 @@ fn decode_unguarded(image: &Image, row: u64, data: &[u8]) -> Result<Vec<u8>, Str
     };
     let mut block = match image.compression {
         Compression::None if data.len() >= len => data[..len].to_vec(),
-        Compression::None => return Err(format!("{} stored bytes for a {len}-byte block", data.len())),
+        Compression::None => {
+            return Err(format!(
+                "{} stored bytes for a {len}-byte block",
+                data.len()
+            ));
+        }
         Compression::Deflate => codecs::inflate(data, len)?,
         Compression::Lzw => codecs::lzw(data, len)?,
         Compression::Zstd => codecs::zstd(data, len)?,
         Compression::PackBits => codecs::packbits(data, len)?,
         Compression::Jpeg => {
             let ycbcr = image.photometric == 6;
-            return jpeg::decode(data, image.jpeg_tables.as_deref(), width, rows, per_pixel, ycbcr);
+            return jpeg::decode(
+                data,
+                image.jpeg_tables.as_deref(),
+                width,
+                rows,
+                per_pixel,
+                ycbcr,
+            );
         }
         Compression::Webp => return webp::decode(data, width, rows, per_pixel),
         Compression::Lerc | Compression::Other(_) => unreachable!("refused by check_supported"),

@@ -1,0 +1,194 @@
+//! The `geochips` command: `info` describes a GeoTIFF as gdalinfo would, `demo` builds a small dataset and
+//! streams random chips out of it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use geochips::Cog;
+use geochips::demo::{DemoDataset, random_chips};
+
+#[derive(Parser)]
+#[command(
+    name = "geochips",
+    version,
+    about = "Image chips from Cloud-Optimized GeoTIFFs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Describe a GeoTIFF: size, bands, dtype, CRS, transform, nodata, tiling, compression, overviews.
+    Info {
+        /// A local path, file://, s3://, gs://, az:// or http(s):// href.
+        href: String,
+    },
+    /// Build a small seeded COG dataset (once) and stream random chips out of it, printing chips/s.
+    Demo {
+        /// Where the dataset lives (default: ~/.cache/geochips/demo).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Number of chips to read.
+        #[arg(long, default_value_t = 2000)]
+        chips: usize,
+        /// Chip width and height in pixels.
+        #[arg(long, default_value_t = 256)]
+        chip: u64,
+        /// Reads in flight.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seed of the dataset and of the chip positions.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Info { href } => info(&href).await,
+        Command::Demo {
+            dir,
+            chips,
+            chip,
+            concurrency,
+            seed,
+        } => demo(dir, chips, chip, concurrency, seed).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("geochips: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn info(href: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let cog = Cog::open(href).await?;
+    let kind = if cog.bigtiff() { "BigTIFF" } else { "TIFF" };
+    println!(
+        "File: {} ({kind}, {} bytes, header in {} request(s))",
+        cog.href(),
+        cog.file_size(),
+        cog.header_requests()
+    );
+    println!("Size is {}, {}", cog.width(), cog.height());
+    println!(
+        "Bands: {} x {}, {}-interleaved",
+        cog.count(),
+        cog.dtype(),
+        if cog.band_interleaved() {
+            "band"
+        } else {
+            "pixel"
+        }
+    );
+    match cog.crs() {
+        Ok(Some(crs)) => println!("CRS: {crs}"),
+        Ok(None) => println!("CRS: none"),
+        Err(e) => println!("CRS: {e}"),
+    }
+    match cog.transform() {
+        Some(t) => {
+            let [a, b, c, d, e, f] = t.to_affine();
+            println!("Origin = ({c:.15}, {f:.15})");
+            println!("Pixel Size = ({a:.15}, {e:.15})");
+            println!("Transform (affine a, b, c, d, e, f) = ({a}, {b}, {c}, {d}, {e}, {f})");
+            if let Some(bounds) = t.bounds(cog.width(), cog.height()) {
+                println!(
+                    "Bounds = ({}, {}, {}, {})",
+                    bounds.minx, bounds.miny, bounds.maxx, bounds.maxy
+                );
+            }
+        }
+        None => println!("Transform: none (not georeferenced)"),
+    }
+    match cog.nodata() {
+        Some(n) => println!("NoData Value={n}"),
+        None => println!("NoData Value: none"),
+    }
+    let (rows, cols) = cog.block_shape();
+    println!(
+        "Block={cols}x{rows} ({})",
+        if cog.tiled() { "tiled" } else { "stripped" }
+    );
+    println!(
+        "Compression={}, Predictor={}",
+        cog.compression().name(),
+        cog.predictor()
+    );
+    let overviews: Vec<String> = cog
+        .overviews()
+        .iter()
+        .map(|(w, h)| format!("{w}x{h}"))
+        .collect();
+    println!(
+        "Overviews: {}",
+        if overviews.is_empty() {
+            "none".into()
+        } else {
+            overviews.join(", ")
+        }
+    );
+    println!(
+        "Mask: {}",
+        if cog.has_mask() {
+            "internal per-dataset mask"
+        } else {
+            "none"
+        }
+    );
+    let geo = cog.geo();
+    for (i, (s, o)) in geo.scales.iter().zip(&geo.offsets).enumerate() {
+        if *s != 1.0 || *o != 0.0 {
+            println!("Band {}: Offset: {o}, Scale: {s}", i + 1);
+        }
+    }
+    if let Some(reason) = cog.unsupported() {
+        println!("Pixels: not readable by geochips ({reason})");
+    }
+    Ok(())
+}
+
+async fn demo(
+    dir: Option<PathBuf>,
+    chips: usize,
+    chip: u64,
+    concurrency: usize,
+    seed: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = dir.unwrap_or_else(|| {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        home.join(".cache/geochips/demo")
+    });
+    let dataset = DemoDataset {
+        seed,
+        ..DemoDataset::default()
+    };
+    println!(
+        "dataset: {} scenes of {} x {} px, {} bands uint16, 512-px tiles, DEFLATE + predictor 2, in {}",
+        dataset.scenes,
+        dataset.size,
+        dataset.size,
+        dataset.bands,
+        dir.display()
+    );
+    let paths = tokio::task::spawn_blocking(move || dataset.build(&dir)).await??;
+    let hrefs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let t = random_chips(&hrefs, chips, chip, concurrency, seed).await?;
+    println!(
+        "{} random {chip}x{chip} chips in {:.2} s: {:.0} chips/s, {:.0} MB/s decoded ({} cores)",
+        t.chips,
+        t.seconds,
+        t.chips_per_second(),
+        t.megabytes_per_second(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    Ok(())
+}
