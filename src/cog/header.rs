@@ -98,7 +98,7 @@ mod tests {
         assert_eq!(
             ranges,
             vec![
-                40_000..40_000 + MIN_FOLLOW_UP,
+                40_000..50_000 + MIN_FOLLOW_UP,
                 900_000..900_000 + MIN_FOLLOW_UP
             ]
         );
