@@ -4,6 +4,11 @@ if ! command -v cargo >/dev/null; then
     curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
     source "$HOME/.cargo/env"
 fi
+# LERC (cargo feature `lerc`) builds Esri's library from source; its bindings need libclang.
+if ! ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so'; then
+    sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+    $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq libclang-dev
+fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/geochips/target}"
 VENV="${GEOCHIPS_VENV:-.venv}"
 if [ ! -x "$VENV/bin/python" ]; then

@@ -29,6 +29,8 @@ pub(crate) mod tag {
     pub(crate) const EXTRA_SAMPLES: u16 = 338;
     pub(crate) const SAMPLE_FORMAT: u16 = 339;
     pub(crate) const JPEG_TABLES: u16 = 347;
+    #[cfg(feature = "lerc")]
+    pub(crate) const LERC_PARAMETERS: u16 = 50674;
 }
 
 /// How tiles are compressed (TIFF `Compression`).
@@ -90,8 +92,21 @@ impl Compression {
 pub(crate) enum Samples {
     /// 1 bit per sample, packed MSB first, rows padded to whole bytes (GDAL's internal masks).
     Bit,
+    /// 16-bit IEEE floats, served as f32 (as GDAL 3.10 serves them).
+    Half,
     /// Whole samples of this type.
     Typed(DataType),
+}
+
+impl Samples {
+    /// The type samples are served as.
+    pub(crate) fn dtype(self) -> DataType {
+        match self {
+            Samples::Bit => DataType::U8,
+            Samples::Half => DataType::F32,
+            Samples::Typed(t) => t,
+        }
+    }
 }
 
 /// One image of a TIFF, read from its IFD and checked for sanity.
@@ -121,6 +136,9 @@ pub(crate) struct Image {
     pub(crate) offsets: Vec<u64>,
     pub(crate) byte_counts: Vec<u64>,
     pub(crate) jpeg_tables: Option<Bytes>,
+    /// GDAL's LercParameters: LERC version, additional compression (0 none, 1 DEFLATE, 2 ZSTD).
+    #[cfg(feature = "lerc")]
+    pub(crate) lerc_parameters: Vec<u64>,
     pub(crate) order: ByteOrder,
 }
 
@@ -140,7 +158,7 @@ impl Image {
         let bits_all = tiff
             .uints(ifd, tag::BITS_PER_SAMPLE)
             .unwrap_or_else(|| vec![1]);
-        let bits = bits_all[0];
+        let bits = *bits_all.first().ok_or("BitsPerSample with no values")?;
         let formats = tiff
             .uints(ifd, tag::SAMPLE_FORMAT)
             .unwrap_or_else(|| vec![1]);
@@ -150,6 +168,8 @@ impl Image {
             Err("bands of different bit depths or sample formats".to_string())
         } else if bits == 1 && spp == 1 {
             Ok(Samples::Bit)
+        } else if (format, bits) == (3, 16) {
+            Ok(Samples::Half)
         } else {
             DataType::from_tiff(format as u16, bits as u16)
                 .map(Samples::Typed)
@@ -181,7 +201,10 @@ impl Image {
         }
         let planar = get(tag::PLANAR_CONFIGURATION).unwrap_or(1) == 2;
         let sample_bytes = bits.div_ceil(8).max(1);
-        let block_bytes = tile_width * tile_height * sample_bytes * if planar { 1 } else { spp };
+        let block_bytes = [tile_height, sample_bytes, if planar { 1 } else { spp }]
+            .iter()
+            .try_fold(tile_width, |n, m| n.checked_mul(*m))
+            .unwrap_or(u64::MAX);
         if block_bytes > MAX_TILE_BYTES {
             return Err(format!(
                 "a {tile_width} x {tile_height} block of {block_bytes} bytes is too large"
@@ -205,9 +228,15 @@ impl Image {
             offsets,
             byte_counts,
             jpeg_tables: tiff.bytes(ifd, tag::JPEG_TABLES),
+            #[cfg(feature = "lerc")]
+            lerc_parameters: tiff.uints(ifd, tag::LERC_PARAMETERS).unwrap_or_default(),
             order: tiff.order,
         };
-        let blocks = image.blocks_across() * image.blocks_down() * image.planes();
+        let blocks = image
+            .blocks_across()
+            .checked_mul(image.blocks_down())
+            .and_then(|n| n.checked_mul(image.planes()))
+            .ok_or("block count overflows")?;
         if image.offsets.len() as u64 != blocks || image.byte_counts.len() as u64 != blocks {
             return Err(format!(
                 "{} block offsets and {} byte counts for {blocks} blocks",

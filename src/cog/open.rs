@@ -7,7 +7,7 @@ use object_store::ObjectStore;
 use object_store::path::Path;
 
 use super::geo::GeoInfo;
-use super::image::{Compression, Image, Samples};
+use super::image::{Compression, Image};
 use super::{decode, header, store};
 use crate::crs::Crs;
 use crate::dtype::DataType;
@@ -74,8 +74,7 @@ impl Cog {
             .collect::<Result<Vec<_>>>()?;
         let full = &images[0];
         let dtype = match &full.samples {
-            Ok(Samples::Typed(t)) => *t,
-            Ok(Samples::Bit) => DataType::U8,
+            Ok(samples) => samples.dtype(),
             Err(feature) => {
                 return Err(Error::Unsupported {
                     href: href.to_string(),

@@ -3,6 +3,8 @@
 
 mod codecs;
 mod jpeg;
+#[cfg(feature = "lerc")]
+mod lerc;
 mod predictor;
 mod webp;
 
@@ -12,7 +14,12 @@ use super::image::{Compression, Image, Samples};
 pub(crate) fn check_supported(image: &Image) -> Result<Samples, String> {
     let samples = image.samples.clone()?;
     match (image.compression, samples) {
-        (Compression::Lerc, _) => return Err("LERC compression".into()),
+        (Compression::Lerc, _) if !cfg!(feature = "lerc") => {
+            return Err("LERC compression (geochips built without its `lerc` feature)".into());
+        }
+        (Compression::Lerc, Samples::Bit | Samples::Half) => {
+            return Err("LERC with 1-bit or 16-bit float samples".into());
+        }
         (Compression::Other(c), _) => return Err(format!("TIFF compression {c}")),
         (Compression::Jpeg | Compression::Webp, s) if s != Samples::Typed(crate::DataType::U8) => {
             return Err(format!(
@@ -25,8 +32,8 @@ pub(crate) fn check_supported(image: &Image) -> Result<Samples, String> {
     }
     match image.predictor {
         1 => {}
-        2 if matches!(samples, Samples::Typed(t) if !t.is_float()) => {}
-        3 if matches!(samples, Samples::Typed(t) if t.is_float()) => {}
+        2 if samples != Samples::Bit => {}
+        3 if samples == Samples::Half || samples.dtype().is_float() => {}
         p => return Err(format!("predictor {p} on {samples:?} samples")),
     }
     Ok(samples)
@@ -35,7 +42,8 @@ pub(crate) fn check_supported(image: &Image) -> Result<Samples, String> {
 /// Decode block `index` (in block row `row`) of `image` from its stored bytes.
 ///
 /// Returns the block's samples, native-endian, `tile_width` per row (strips: the image width), rows as
-/// stored ([`Image::block_rows`]), interleaved as stored; or 1-bit rows padded to whole bytes for masks.
+/// stored ([`Image::block_rows`]), interleaved as stored; 16-bit floats widened to f32; or 1-bit rows
+/// padded to whole bytes for masks.
 pub(crate) fn decode_block(image: &Image, row: u64, data: &[u8]) -> Result<Vec<u8>, String> {
     std::panic::catch_unwind(|| decode_unguarded(image, row, data))
         .unwrap_or_else(|_| Err(format!("{} decoder panicked", image.compression.name())))
@@ -48,6 +56,7 @@ fn decode_unguarded(image: &Image, row: u64, data: &[u8]) -> Result<Vec<u8>, Str
     let per_pixel = image.block_samples() as usize;
     let (size, len) = match samples {
         Samples::Bit => (1, width.div_ceil(8) * rows),
+        Samples::Half => (2, width * rows * per_pixel * 2),
         Samples::Typed(t) => (t.size(), width * rows * per_pixel * t.size()),
     };
     let mut block = match image.compression {
@@ -74,7 +83,12 @@ fn decode_unguarded(image: &Image, row: u64, data: &[u8]) -> Result<Vec<u8>, Str
             );
         }
         Compression::Webp => return webp::decode(data, width, rows, per_pixel),
-        Compression::Lerc | Compression::Other(_) => unreachable!("refused by check_supported"),
+        #[cfg(feature = "lerc")]
+        Compression::Lerc => {
+            let extra = image.lerc_parameters.get(1).copied().unwrap_or(0);
+            return lerc::decode(data, extra, samples.dtype(), width, rows, per_pixel);
+        }
+        _ => unreachable!("refused by check_supported"),
     };
     let row_samples = width * per_pixel;
     match image.predictor {
@@ -87,6 +101,16 @@ fn decode_unguarded(image: &Image, row: u64, data: &[u8]) -> Result<Vec<u8>, Str
                 predictor::undo_horizontal(&mut block, size, row_samples, per_pixel);
             }
         }
+    }
+    if samples == Samples::Half {
+        return Ok(block
+            .chunks_exact(2)
+            .flat_map(|h| {
+                half::f16::from_ne_bytes([h[0], h[1]])
+                    .to_f32()
+                    .to_ne_bytes()
+            })
+            .collect());
     }
     Ok(block)
 }
