@@ -445,7 +445,12 @@ impl Paste<'_> {
                 continue;
             }
             let sample = if image.planar { 0 } else { band };
-            let src_row_len = image.tile_width as usize * per_pixel * size;
+            // 1-bit rows are packed, padded to whole bytes.
+            let src_row_len = if image.samples == Ok(Samples::Bit) {
+                image.tile_width.div_ceil(8) as usize
+            } else {
+                image.tile_width as usize * per_pixel * size
+            };
             for y in 0..p.height {
                 let dst =
                     &mut out[(p.dst_row + y) * row_len + p.dst_col * size..][..p.width * size];
