@@ -1,7 +1,8 @@
 """Type stubs for the Rust extension module."""
 
 import os
-from typing import Literal, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -18,9 +19,9 @@ class Cog:
     dtype: str
     transform: tuple[float, float, float, float, float, float]
     """rasterio's Affine order (a, b, c, d, e, f): ``Affine(*cog.transform)``."""
-    crs: Optional[str]
+    crs: str | None
     """``"EPSG:<code>"``, or None where the file has no CRS; raises GeochipsError for a user-defined CRS."""
-    nodata: Optional[float]
+    nodata: float | None
     block_shape: tuple[int, int]
     """(rows, cols) of a tile, or of a strip for stripped files."""
     tiled: bool
@@ -36,9 +37,9 @@ class Cog:
 
     def read(
         self,
-        window: Optional[tuple[int, int, int, int]] = None,
-        indexes: Optional[Sequence[int]] = None,
-        overview: Optional[int] = None,
+        window: tuple[int, int, int, int] | None = None,
+        indexes: Sequence[int] | None = None,
+        overview: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Boundless read of ``window=(col_off, row_off, width, height)`` (default: the whole raster).
 
@@ -52,12 +53,12 @@ def open(href: str) -> Cog:
     """Open a GeoTIFF by local path, file://, s3://, gs://, az:// or http(s):// href."""
 
 def write_cog(
-    path: Union[str, os.PathLike],
+    path: str | os.PathLike,
     data: np.ndarray,
     transform: tuple[float, float, float, float, float, float],
     *,
-    epsg: Optional[int] = None,
-    nodata: Optional[float] = None,
+    epsg: int | None = None,
+    nodata: float | None = None,
     tile_size: int = 512,
     compression: Literal["deflate", "none"] = "deflate",
     predictor: bool = True,

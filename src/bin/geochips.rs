@@ -70,22 +70,21 @@ async fn main() -> ExitCode {
 async fn info(href: &str) -> Result<(), Box<dyn std::error::Error>> {
     let cog = Cog::open(href).await?;
     let kind = if cog.bigtiff() { "BigTIFF" } else { "TIFF" };
+    let interleave = if cog.band_interleaved() {
+        "band"
+    } else {
+        "pixel"
+    };
+    let (bytes, requests) = (cog.file_size(), cog.header_requests());
     println!(
-        "File: {} ({kind}, {} bytes, header in {} request(s))",
-        cog.href(),
-        cog.file_size(),
-        cog.header_requests()
+        "File: {} ({kind}, {bytes} bytes, header in {requests} request(s))",
+        cog.href()
     );
-    println!("Size is {}, {}", cog.width(), cog.height());
+    println!("Size: {} x {}", cog.width(), cog.height());
     println!(
-        "Bands: {} x {}, {}-interleaved",
+        "Bands: {} x {}, {interleave}-interleaved",
         cog.count(),
-        cog.dtype(),
-        if cog.band_interleaved() {
-            "band"
-        } else {
-            "pixel"
-        }
+        cog.dtype()
     );
     match cog.crs() {
         Ok(Some(crs)) => println!("CRS: {crs}"),
@@ -95,29 +94,27 @@ async fn info(href: &str) -> Result<(), Box<dyn std::error::Error>> {
     match cog.transform() {
         Some(t) => {
             let [a, b, c, d, e, f] = t.to_affine();
-            println!("Origin = ({c:.15}, {f:.15})");
-            println!("Pixel Size = ({a:.15}, {e:.15})");
-            println!("Transform (affine a, b, c, d, e, f) = ({a}, {b}, {c}, {d}, {e}, {f})");
-            if let Some(bounds) = t.bounds(cog.width(), cog.height()) {
+            println!("Origin: ({c}, {f})");
+            println!("Pixel size: ({a}, {e})");
+            println!("Transform: ({a}, {b}, {c}, {d}, {e}, {f})");
+            if let Some(bb) = t.bounds(cog.width(), cog.height()) {
                 println!(
-                    "Bounds = ({}, {}, {}, {})",
-                    bounds.minx, bounds.miny, bounds.maxx, bounds.maxy
+                    "Bounds: ({}, {}, {}, {})",
+                    bb.minx, bb.miny, bb.maxx, bb.maxy
                 );
             }
         }
         None => println!("Transform: none (not georeferenced)"),
     }
     match cog.nodata() {
-        Some(n) => println!("NoData Value={n}"),
-        None => println!("NoData Value: none"),
+        Some(n) => println!("NoData: {n}"),
+        None => println!("NoData: none"),
     }
     let (rows, cols) = cog.block_shape();
+    let layout = if cog.tiled() { "tiled" } else { "stripped" };
+    println!("Block: {cols}x{rows} ({layout})");
     println!(
-        "Block={cols}x{rows} ({})",
-        if cog.tiled() { "tiled" } else { "stripped" }
-    );
-    println!(
-        "Compression={}, Predictor={}",
+        "Compression: {}, predictor {}",
         cog.compression().name(),
         cog.predictor()
     );
@@ -126,14 +123,12 @@ async fn info(href: &str) -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|(w, h)| format!("{w}x{h}"))
         .collect();
-    println!(
-        "Overviews: {}",
-        if overviews.is_empty() {
-            "none".into()
-        } else {
-            overviews.join(", ")
-        }
-    );
+    let overviews = if overviews.is_empty() {
+        "none".into()
+    } else {
+        overviews.join(", ")
+    };
+    println!("Overviews: {overviews}");
     println!(
         "Mask: {}",
         if cog.has_mask() {
@@ -145,7 +140,7 @@ async fn info(href: &str) -> Result<(), Box<dyn std::error::Error>> {
     let geo = cog.geo();
     for (i, (s, o)) in geo.scales.iter().zip(&geo.offsets).enumerate() {
         if *s != 1.0 || *o != 0.0 {
-            println!("Band {}: Offset: {o}, Scale: {s}", i + 1);
+            println!("Band {}: offset {o}, scale {s}", i + 1);
         }
     }
     if let Some(reason) = cog.unsupported() {

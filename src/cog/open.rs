@@ -83,7 +83,11 @@ impl Cog {
             }
         };
         let levels = levels(&images);
-        let geo = GeoInfo::from_ifd(tiff, &tiff.ifds[0], full.samples_per_pixel as usize);
+        let mut geo = GeoInfo::from_ifd(tiff, &tiff.ifds[0], full.samples_per_pixel as usize);
+        if dtype == DataType::F32 {
+            // GDAL keeps a float32 band's nodata as a float32.
+            geo.nodata = geo.nodata.map(|n| n as f32 as f64);
+        }
         Ok(Cog {
             href: href.to_string(),
             store,
@@ -207,9 +211,10 @@ impl Cog {
         self.images[0].predictor
     }
 
-    /// Whether bands are stored separately (band-interleaved, PlanarConfiguration 2).
+    /// Whether bands are stored separately (PlanarConfiguration 2), or there is only one band: GDAL's
+    /// `INTERLEAVE=BAND`.
     pub fn band_interleaved(&self) -> bool {
-        self.images[0].planar
+        self.images[0].planar || self.count() == 1
     }
 
     /// Whether the file has an internal (per-dataset) mask.

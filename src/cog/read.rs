@@ -548,5 +548,5 @@ fn representable(dtype: DataType, nodata: f64) -> Option<f64> {
     let mut buf = [0u8; 8];
     dtype.write_value(nodata, &mut buf[..dtype.size()]);
     let back = dtype.read_value(&buf[..dtype.size()]);
-    (back == nodata || (dtype == DataType::F32 && back == nodata as f32 as f64)).then_some(back)
+    (back == nodata).then_some(back)
 }

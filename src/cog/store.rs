@@ -7,13 +7,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::{ClientOptions, ObjectStore};
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -85,7 +85,13 @@ fn build(url: &Url) -> object_store::Result<Arc<dyn ObjectStore>> {
         ),
         "http" | "https" => {
             let base = format!("{}://{}", url.scheme(), url.authority());
-            Arc::new(HttpBuilder::new().with_url(base).build()?)
+            let options = ClientOptions::new().with_allow_http(true);
+            Arc::new(
+                HttpBuilder::new()
+                    .with_url(base)
+                    .with_client_options(options)
+                    .build()?,
+            )
         }
         other => {
             return Err(object_store::Error::NotSupported {

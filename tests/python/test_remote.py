@@ -189,7 +189,8 @@ def test_missing_http_file_raises_error_naming_href(http_server):
     with pytest.raises(geochips.GeochipsError) as raised:
         geochips.open(href).read()
     assert href in str(raised.value)
-    assert any(r.path == "/no-such-file.tif" and r.status == 404 for r in http_server.requests), "no 404 served"
+    answers = [r.status for r in http_server.requests if r.path == "/no-such-file.tif"]
+    assert 404 in answers, f"the server answered {answers}"
 
 
 def test_missing_s3_object_raises_error_naming_href(s3_bucket):
