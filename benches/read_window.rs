@@ -7,8 +7,10 @@
 //!   buffer reused across iterations. Throughput is decoded output bytes (256 * 256 * 4 * 2 per read).
 //!   Tiles decode on the crate's rayon pool, which takes every core the process may use: run the bench with
 //!   `RAYON_NUM_THREADS=1` (or under `taskset -c 0`) for the single-core figure.
-//! - `inflate_ceiling/inflate_full_res_tiles`: a plain single-threaded `libdeflater` zlib inflate of every
+//! - `inflate_ceiling/libdeflate_full_res_tiles`: a plain single-threaded `libdeflater` zlib inflate of every
 //!   full-resolution tile of the same file (no predictor undo, no paste). Throughput is inflated bytes.
+//! - `inflate_ceiling/zlib_rs_full_res_tiles`: the same with `flate2` on its zlib-rs backend, the other
+//!   DEFLATE that builds with no system library: why the reader inflates with libdeflate.
 //!
 //! Setup prints the decode-pool size and the average number of tiles a window touches, so the output rate of
 //! a read can be set against the inflate rate.
@@ -159,13 +161,24 @@ fn bench(c: &mut Criterion) {
         .throughput(Throughput::Bytes((tiles.len() * tile_bytes) as u64));
     let mut inflater = libdeflater::Decompressor::new();
     let mut raw = vec![0u8; tile_bytes];
-    group.bench_function("inflate_full_res_tiles", |b| {
+    group.bench_function("libdeflate_full_res_tiles", |b| {
         b.iter(|| {
             for tile in &tiles {
                 let n = inflater
                     .zlib_decompress(tile, &mut raw)
                     .expect("the tile inflates");
                 assert_eq!(n, tile_bytes);
+                black_box(&raw);
+            }
+        })
+    });
+    group.bench_function("zlib_rs_full_res_tiles", |b| {
+        b.iter(|| {
+            for tile in &tiles {
+                let mut z = flate2::Decompress::new(true);
+                z.decompress(tile, &mut raw, flate2::FlushDecompress::Finish)
+                    .expect("the tile inflates");
+                assert_eq!(z.total_out() as usize, tile_bytes);
                 black_box(&raw);
             }
         })

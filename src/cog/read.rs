@@ -46,6 +46,8 @@ enum Validity {
 #[derive(Debug, Clone)]
 struct BlockRef {
     image: usize,
+    /// Rows of the block the window needs, from its top.
+    rows: u64,
     index: usize,
     col: u64,
     row: u64,
@@ -210,6 +212,7 @@ impl Cog {
                     };
                     out.push(BlockRef {
                         image: image.index,
+                        rows: (r0 + inside.height - row * th).min(th),
                         index,
                         col,
                         row,
@@ -293,7 +296,7 @@ impl Cog {
                         return Ok(None);
                     }
                     let image = &self.images[b.image];
-                    decode_block(image, b.row, &bytes)
+                    decode_block(image, b.row, b.rows, &bytes)
                         .map(Some)
                         .map_err(|reason| Error::Decode {
                             href: self.href.clone(),

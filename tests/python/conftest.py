@@ -373,27 +373,14 @@ def max_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a64 - b64)[finite], initial=0.0))
 
 
-# Lossy codecs: geochips and GDAL decode the same bytes with different decoders (zune-jpeg vs libjpeg, image-webp
-# vs libwebp), so pixels may differ by rounding. The largest |geochips - GDAL| accepted per sample, by GDAL's
-# COMPRESSION name; 0 is bit-exact. Measured on the generated files and the corpus (whole rasters, all levels):
-# - JPEG (RGB): at most 1, on <1% of the samples (IDCT rounding).
-# - YCbCr JPEG: up to 9 on the generated files (quality 85), 20 on image-tiff/tiled-jpeg-ycbcr.tif (18 on
-#   cogeo.tif), on 7-44% of the samples: chroma upsampling and YCbCr->RGB conversion differ from libjpeg's.
-# - WebP, lossless and lossy: bit-exact.
-LOSSY_TOLERANCE = {"jpeg": 1, "ycbcr jpeg": 20, "webp": 0}
+# Every codec is held to bit-exactness, the lossy ones (JPEG, WebP) included: geochips decodes JPEG as the
+# libjpeg 9 inside rasterio's wheel does (accurate integer IDCT, chroma upsampled in the IDCT, its YCbCr
+# tables), and image-webp matches libwebp.
 
 
-def lossy_tolerance(ds) -> float:
-    """The tolerance for the pixels of `ds` (0 unless a lossy codec)."""
-    structure = ds.tags(ns="IMAGE_STRUCTURE")
-    if structure.get("COMPRESSION_REVERSIBILITY") == "LOSSLESS":
-        return 0
-    return LOSSY_TOLERANCE.get(structure.get("COMPRESSION", "none").lower(), 0)
-
-
-def pixel_difference(actual, expected, tolerance: float = 0) -> str | None:
-    """None if geochips' (data, mask) equals rasterio's (data within `tolerance`, mask validity exactly),
-    else a description of the difference."""
+def pixel_difference(actual, expected) -> str | None:
+    """None if geochips' (data, mask) equals rasterio's (data bit for bit, mask validity exactly), else a
+    description of the difference."""
     data, mask = actual
     want_data, want_mask = expected
     if data.dtype != want_data.dtype or data.shape != want_data.shape:
@@ -402,13 +389,7 @@ def pixel_difference(actual, expected, tolerance: float = 0) -> str | None:
         return f"mask shape {list(mask.shape)}, rasterio {list(want_mask.shape)}"
     problems = []
     nan_aware = data.dtype.kind == "f"
-    if tolerance == 0:
-        same = np.array_equal(data, want_data, equal_nan=nan_aware)
-    else:
-        same = max_abs_difference(data, want_data) <= tolerance and np.array_equal(
-            np.isnan(data), np.isnan(want_data)
-        )
-    if not same:
+    if not np.array_equal(data, want_data, equal_nan=nan_aware):
         differs = data != want_data
         if nan_aware:
             differs &= ~(np.isnan(data) & np.isnan(want_data))
@@ -438,7 +419,7 @@ def window_failures(
 ) -> list[str]:
     """Read every window of `path` with geochips and rasterio; describe each window where they differ.
 
-    Lossy codecs are allowed lossy_tolerance(). Where rasterio fails to read a window (a corrupt tile),
+    Where rasterio fails to read a window (a corrupt tile),
     geochips must raise GeochipsError naming the href. A GDAL read error sticks to the dataset handle (later
     reads fail too, even outside the raster), so the oracle reopens the file after each one.
     """
@@ -448,7 +429,6 @@ def window_failures(
     pending = list(zip(windows, indexes or [None] * len(windows)))
     while pending:
         with open_oracle(path, overview) as ds:
-            tolerance = lossy_tolerance(ds)
             while pending:
                 window, bands = pending.pop(0)
                 where = f"overview={overview} window={window} indexes={bands}"
@@ -467,7 +447,7 @@ def window_failures(
                 except GeochipsError as error:
                     failures.append(f"{where}: geochips raised {error}")
                     continue
-                problem = pixel_difference(actual, expected, tolerance)
+                problem = pixel_difference(actual, expected)
                 if problem:
                     failures.append(f"{where}: {problem}")
     return failures

@@ -3,10 +3,18 @@
 
 use std::cell::RefCell;
 
-/// Inflate a zlib stream (TIFF DEFLATE) of exactly `len` bytes, with libdeflate.
-pub(crate) fn inflate(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
+/// Inflate the first `keep` of the `len` bytes a zlib stream (TIFF DEFLATE) holds. DEFLATE is a row-major
+/// stream, so a read that needs only the top rows of a block can stop early: where less than 60% of the
+/// block is needed a streaming inflate (zlib-rs) stops after `keep` bytes, otherwise libdeflate (faster per
+/// byte, whole streams only) inflates it all.
+pub(crate) fn inflate(data: &[u8], len: usize, keep: usize) -> Result<Vec<u8>, String> {
     thread_local! {
         static INFLATER: RefCell<libdeflater::Decompressor> = RefCell::new(libdeflater::Decompressor::new());
+    }
+    if keep * 10 < len * 6 {
+        let mut out = vec![0u8; keep];
+        let n = flate_prefix(data, &mut out)?;
+        return full(out, n, "DEFLATE");
     }
     let mut out = vec![0u8; len];
     let n = INFLATER
@@ -16,7 +24,9 @@ pub(crate) fn inflate(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
             libdeflater::DecompressionError::InsufficientSpace => flate_prefix(data, &mut out),
             e => Err(format!("DEFLATE: {e}")),
         })?;
-    full(out, n, "DEFLATE")
+    let mut out = full(out, n, "DEFLATE")?;
+    out.truncate(keep);
+    Ok(out)
 }
 
 /// Inflate the first `out.len()` bytes of a zlib stream, with a streaming inflater.
@@ -122,9 +132,20 @@ mod tests {
         let z = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
         let mut packed = vec![0u8; 20_000];
         let n = { z }.zlib_compress(&raw, &mut packed).unwrap();
-        assert_eq!(inflate(&packed[..n], raw.len()).unwrap(), raw);
-        assert_eq!(inflate(&packed[..n], 5_000).unwrap(), raw[..5_000]);
-        assert!(inflate(&packed[..n], 20_000).is_err());
+        assert_eq!(inflate(&packed[..n], raw.len(), raw.len()).unwrap(), raw);
+        // Early stop (streaming) and whole-stream inflate then cut (libdeflate) give the same prefix.
+        assert_eq!(
+            inflate(&packed[..n], raw.len(), 2_000).unwrap(),
+            raw[..2_000]
+        );
+        assert_eq!(
+            inflate(&packed[..n], raw.len(), 9_000).unwrap(),
+            raw[..9_000]
+        );
+        // A stream longer than the block: the block's bytes are kept.
+        assert_eq!(inflate(&packed[..n], 5_000, 5_000).unwrap(), raw[..5_000]);
+        assert!(inflate(&packed[..n], 20_000, 20_000).is_err());
+        assert!(inflate(&packed[..n / 2], raw.len(), 9_000).is_err());
         let zs = ::zstd::bulk::compress(&raw, 3).unwrap();
         assert_eq!(zstd(&zs, raw.len()).unwrap(), raw);
     }

@@ -39,38 +39,48 @@ pub(crate) fn check_supported(image: &Image) -> Result<Samples, String> {
     Ok(samples)
 }
 
-/// Decode block `index` (in block row `row`) of `image` from its stored bytes.
+/// Decode the top `needed` rows (at least) of a block in block row `row` of `image` from its stored bytes.
 ///
-/// Returns the block's samples, native-endian, `tile_width` per row (strips: the image width), rows as
-/// stored ([`Image::block_rows`]), interleaved as stored; 16-bit floats widened to f32; or 1-bit rows
-/// padded to whole bytes for masks.
-pub(crate) fn decode_block(image: &Image, row: u64, data: &[u8]) -> Result<Vec<u8>, String> {
-    std::panic::catch_unwind(|| decode_unguarded(image, row, data))
+/// Returns the block's samples, native-endian, `tile_width` per row (strips: the image width), interleaved
+/// as stored; 16-bit floats widened to f32; or 1-bit rows padded to whole bytes for masks. Codecs that can
+/// stop early (none, DEFLATE, LZW, PackBits) stop after `needed` rows; the others give every row stored
+/// ([`Image::block_rows`]).
+pub(crate) fn decode_block(
+    image: &Image,
+    row: u64,
+    needed: u64,
+    data: &[u8],
+) -> Result<Vec<u8>, String> {
+    std::panic::catch_unwind(|| decode_unguarded(image, row, needed, data))
         .unwrap_or_else(|_| Err(format!("{} decoder panicked", image.compression.name())))
 }
 
-fn decode_unguarded(image: &Image, row: u64, data: &[u8]) -> Result<Vec<u8>, String> {
+fn decode_unguarded(image: &Image, row: u64, needed: u64, data: &[u8]) -> Result<Vec<u8>, String> {
     let samples = check_supported(image)?;
     let width = image.tile_width as usize;
     let rows = image.block_rows(row) as usize;
     let per_pixel = image.block_samples() as usize;
-    let (size, len) = match samples {
-        Samples::Bit => (1, width.div_ceil(8) * rows),
-        Samples::Half => (2, width * rows * per_pixel * 2),
-        Samples::Typed(t) => (t.size(), width * rows * per_pixel * t.size()),
+    let (size, row_bytes) = match samples {
+        Samples::Bit => (1, width.div_ceil(8)),
+        Samples::Half => (2, width * per_pixel * 2),
+        Samples::Typed(t) => (t.size(), width * per_pixel * t.size()),
     };
+    let (len, keep) = (
+        row_bytes * rows,
+        row_bytes * (needed as usize).clamp(1, rows),
+    );
     let mut block = match image.compression {
-        Compression::None if data.len() >= len => data[..len].to_vec(),
+        Compression::None if data.len() >= keep => data[..keep].to_vec(),
         Compression::None => {
             return Err(format!(
                 "{} stored bytes for a {len}-byte block",
                 data.len()
             ));
         }
-        Compression::Deflate => codecs::inflate(data, len)?,
-        Compression::Lzw => codecs::lzw(data, len)?,
+        Compression::Deflate => codecs::inflate(data, len, keep)?,
+        Compression::Lzw => codecs::lzw(data, keep)?,
         Compression::Zstd => codecs::zstd(data, len)?,
-        Compression::PackBits => codecs::packbits(data, len)?,
+        Compression::PackBits => codecs::packbits(data, keep)?,
         Compression::Jpeg => {
             let ycbcr = image.photometric == 6;
             return jpeg::decode(
