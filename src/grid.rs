@@ -104,6 +104,10 @@ impl GeoTransform {
         let c1 = (bounds.maxx - self.c) / self.a;
         let r0 = (bounds.maxy - self.f) / self.e;
         let r1 = (bounds.miny - self.f) / self.e;
+        // Non-finite or absurd values (a NaN fails this too) have no window that fits an i64.
+        if ![c0, c1, r0, r1].into_iter().all(|v| v.abs() < 4.0e18) {
+            return None;
+        }
         let (col_start, col_end) = outward(c0.min(c1), c0.max(c1));
         let (row_start, row_end) = outward(r0.min(r1), r0.max(r1));
         Some(Window::new(
@@ -218,6 +222,15 @@ mod tests {
             t,
             GeoTransform::new(40.0, 0.0, 500_000.0, 0.0, -40.0, 4_000_000.0)
         );
+    }
+
+    #[test]
+    fn non_finite_or_absurd_bounds_have_no_window() {
+        let t = utm();
+        assert_eq!(t.window(&Bounds::new(f64::NAN, 0.0, 1.0, 1.0)), None);
+        assert_eq!(t.window(&Bounds::new(0.0, 0.0, f64::INFINITY, 1.0)), None);
+        let tiny = GeoTransform::new(1e-300, 0.0, 0.0, 0.0, -1e-300, 0.0);
+        assert_eq!(tiny.window(&Bounds::new(-1.0, -1.0, 1.0, 1.0)), None);
     }
 
     #[test]

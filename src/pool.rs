@@ -16,7 +16,10 @@ pub(crate) fn decode_pool() -> Arc<rayon::ThreadPool> {
                 .build()
                 .expect("a rayon pool can be built");
             let pool = Arc::new(pool);
-            *slot = Some((pid, pool.clone()));
+            // A pool inherited through fork has no threads; leak it rather than run its destructor.
+            if let Some((_, old)) = slot.replace((pid, pool.clone())) {
+                std::mem::forget(old);
+            }
             pool
         }
     }

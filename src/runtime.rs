@@ -1,4 +1,4 @@
-//! The tokio runtime behind the blocking API (Python, the CLI): created on first use, once per process.
+//! The tokio runtime behind the blocking API (the Python bindings): created on first use, once per process.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

@@ -53,7 +53,7 @@ pub enum Compression {
     /// 50001: WebP.
     Webp,
     /// Any other code: the header opens, reading pixels fails with an `Unsupported` error.
-    Other(u16),
+    Other(u64),
 }
 
 impl Compression {
@@ -67,7 +67,7 @@ impl Compression {
             34887 => Compression::Lerc,
             50000 => Compression::Zstd,
             50001 => Compression::Webp,
-            c => Compression::Other(c as u16),
+            c => Compression::Other(c),
         }
     }
 
@@ -221,9 +221,9 @@ impl Image {
             samples_per_pixel: spp,
             samples,
             compression: Compression::from_code(get(tag::COMPRESSION).unwrap_or(1)),
-            predictor: get(tag::PREDICTOR).unwrap_or(1) as u16,
+            predictor: u16::try_from(get(tag::PREDICTOR).unwrap_or(1)).unwrap_or(u16::MAX),
             planar,
-            photometric: get(tag::PHOTOMETRIC).unwrap_or(1) as u16,
+            photometric: u16::try_from(get(tag::PHOTOMETRIC).unwrap_or(1)).unwrap_or(u16::MAX),
             extra_samples: tiff.uints(ifd, tag::EXTRA_SAMPLES).unwrap_or_default(),
             offsets,
             byte_counts,
@@ -283,6 +283,27 @@ impl Image {
     /// Whether this image is a transparency mask.
     pub(crate) fn is_mask(&self) -> bool {
         self.subfile & 4 != 0
+    }
+
+    /// Bytes of one decoded row of a block: packed bits for 1-bit images, else whole samples (16-bit floats
+    /// as stored, before widening).
+    pub(crate) fn row_bytes(&self) -> usize {
+        let width = self.tile_width as usize;
+        let per_pixel = self.block_samples() as usize;
+        match self.samples {
+            Ok(Samples::Bit) => width.div_ceil(8),
+            Ok(Samples::Half) => width * per_pixel * 2,
+            Ok(Samples::Typed(t)) => width * per_pixel * t.size(),
+            Err(_) => 0,
+        }
+    }
+
+    /// Bytes of one row of a decoded block as the decoder hands it on (16-bit floats widened to f32).
+    pub(crate) fn decoded_row_bytes(&self) -> usize {
+        match self.samples {
+            Ok(Samples::Half) => self.row_bytes() * 2,
+            _ => self.row_bytes(),
+        }
     }
 
     /// Rows actually stored in block row `row` (strips at the bottom may be shorter; tiles never are).

@@ -2,12 +2,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use object_store::ObjectStore;
 use object_store::path::Path;
 
 use super::geo::GeoInfo;
-use super::image::{Compression, Image};
+use super::image::{Compression, Image, Samples};
 use super::{decode, header, store};
 use crate::crs::Crs;
 use crate::dtype::DataType;
@@ -24,7 +25,12 @@ pub(crate) struct Level {
 /// An opened (Cloud-Optimized) GeoTIFF. Cheap to share (`Arc<Cog>`); reads borrow it immutably.
 pub struct Cog {
     pub(crate) href: String,
-    pub(crate) store: Arc<dyn ObjectStore>,
+    store: Arc<dyn ObjectStore>,
+    /// The process that opened the file, and whether its store came from the href (so another process
+    /// can build its own).
+    opened_by: (u32, bool),
+    /// Tells this Cog's read plans from other Cogs'.
+    pub(crate) id: u64,
     pub(crate) path: Path,
     pub(crate) size: u64,
     header_requests: usize,
@@ -53,7 +59,9 @@ impl Cog {
     /// Open `href` (a local path, file://, s3://, gs://, az:// or http(s)://) and read its header.
     pub async fn open(href: &str) -> Result<Cog> {
         let (store, path) = store::resolve(href)?;
-        Cog::open_in(store, path, href).await
+        let mut cog = Cog::open_in(store, path, href).await?;
+        cog.opened_by.1 = true;
+        Ok(cog)
     }
 
     /// Open the object at `path` in `store`; `href` names it in errors.
@@ -88,9 +96,12 @@ impl Cog {
             // GDAL keeps a float32 band's nodata as a float32.
             geo.nodata = geo.nodata.map(|n| n as f32 as f64);
         }
+        static IDS: AtomicU64 = AtomicU64::new(0);
         Ok(Cog {
             href: href.to_string(),
             store,
+            opened_by: (std::process::id(), false),
+            id: IDS.fetch_add(1, Ordering::Relaxed),
             path,
             size: header.size,
             header_requests: header.requests,
@@ -100,6 +111,15 @@ impl Cog {
             dtype,
             geo,
         })
+    }
+
+    /// The store to fetch from in this process: the one the file was opened with or, in a process forked
+    /// since, this process's own store for the href (the parent's connections belong to its runtime).
+    pub(crate) fn store(&self) -> Result<Arc<dyn ObjectStore>> {
+        match self.opened_by {
+            (pid, true) if pid != std::process::id() => Ok(store::resolve(&self.href)?.0),
+            _ => Ok(self.store.clone()),
+        }
     }
 
     /// The href this asset was opened from.
@@ -175,7 +195,9 @@ impl Cog {
 
     /// The (width, height) of full resolution (`None`) or of overview `overview`.
     pub fn size_of(&self, overview: Option<usize>) -> Option<(u64, u64)> {
-        let level = self.levels.get(overview.map_or(0, |o| o + 1))?;
+        let level = self
+            .levels
+            .get(overview.map_or(Some(0), |o| o.checked_add(1))?)?;
         Some((
             self.images[level.image].width,
             self.images[level.image].height,
@@ -254,7 +276,12 @@ fn levels(images: &[Image]) -> Vec<Level> {
             image: im.index,
             mask: images
                 .iter()
-                .find(|m| m.is_mask() && m.width == im.width && m.height == im.height)
+                .find(|m| {
+                    m.is_mask()
+                        && (m.width, m.height) == (im.width, im.height)
+                        && m.samples_per_pixel == 1
+                        && matches!(m.samples, Ok(Samples::Bit | Samples::Typed(DataType::U8)))
+                })
                 .map(|m| m.index),
         })
         .collect()

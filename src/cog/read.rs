@@ -12,6 +12,10 @@ use super::open::{Cog, Level};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 use crate::grid::Window;
+use crate::pool::decode_pool;
+
+/// Largest width or height of a window, in pixels.
+pub const MAX_WINDOW_SIDE: u64 = 1 << 20;
 
 /// Blocks whose stored bytes lie closer than this are fetched in one range.
 const COALESCE_GAP: u64 = 32 << 10;
@@ -20,6 +24,8 @@ const COALESCE_GAP: u64 = 32 << 10;
 /// planner can hand it to a fetcher.
 #[derive(Debug, Clone)]
 pub struct ReadPlan {
+    /// The [`Cog`] the plan was made by.
+    cog: u64,
     window: Window,
     bands: Vec<usize>,
     level: Level,
@@ -100,9 +106,9 @@ impl Cog {
             window: *window,
             reason,
         };
-        let level = *self
-            .levels
-            .get(overview.map_or(0, |o| o + 1))
+        let level = *overview
+            .map_or(Some(0), |o| o.checked_add(1))
+            .and_then(|l| self.levels.get(l))
             .ok_or_else(|| {
                 bad(format!(
                     "overview {} asked, the file has {}",
@@ -118,6 +124,13 @@ impl Cog {
         }
         if window.width == 0 || window.height == 0 {
             return Err(bad("empty window".into()));
+        }
+        let fits =
+            |off: i64, len: u64| len <= MAX_WINDOW_SIDE && off.checked_add(len as i64).is_some();
+        if !fits(window.col_off, window.width) || !fits(window.row_off, window.height) {
+            return Err(bad(format!(
+                "windows are at most {MAX_WINDOW_SIDE} px a side, within i64"
+            )));
         }
         let image = &self.images[level.image];
         let validity = self.validity(level);
@@ -139,6 +152,7 @@ impl Cog {
             }
         }
         Ok(ReadPlan {
+            cog: self.id,
             window: *window,
             bands: bands.to_vec(),
             level,
@@ -187,8 +201,8 @@ impl Cog {
         let cols = c0 / tw..=(c0 + inside.width - 1) / tw;
         let rows = r0 / th..=(r0 + inside.height - 1) / th;
         let per_plane = image.blocks_across() * image.blocks_down();
-        let max_stored =
-            2 * (image.tile_width * image.tile_height * image.block_samples() * 8) + (1 << 20);
+        // No codec stores a block in more than about twice its decoded size.
+        let max_stored = 2 * image.decoded_row_bytes() as u64 * image.tile_height + (1 << 20);
         for &plane in planes {
             for row in rows.clone() {
                 for col in cols.clone() {
@@ -232,7 +246,7 @@ impl Cog {
         let parts = if ranges.is_empty() {
             Vec::new()
         } else {
-            self.store
+            self.store()?
                 .get_ranges(&self.path, &ranges)
                 .await
                 .map_err(|source| Error::Store {
@@ -240,18 +254,23 @@ impl Cog {
                     source,
                 })?
         };
-        Ok(plan
-            .blocks
+        plan.blocks
             .iter()
             .map(|b| {
                 if b.range.is_empty() {
-                    return Bytes::new();
+                    return Ok(Bytes::new());
                 }
                 let i = ranges.partition_point(|r| r.start <= b.range.start) - 1;
                 let start = (b.range.start - ranges[i].start) as usize;
-                parts[i].slice(start..start + (b.range.end - b.range.start) as usize)
+                let end = start + (b.range.end - b.range.start) as usize;
+                parts.get(i).and_then(|p| p.get(start..end)).map(|_| parts[i].slice(start..end)).ok_or_else(|| {
+                    Error::InvalidTiff {
+                        href: self.href.clone(),
+                        reason: format!("bytes {:?} were not all delivered (the file changed since it was opened?)", b.range),
+                    }
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Decode the blocks `fetched` for `plan` on the decode pool and paste them into `out` (bands, height,
@@ -273,6 +292,18 @@ impl Cog {
             reason,
         };
         let plane_px = window.pixels() as usize;
+        if plan.cog != self.id || fetched.len() != plan.blocks.len() {
+            return Err(bad(format!(
+                "{} fetched blocks for a plan of {} made by {} Cog",
+                fetched.len(),
+                plan.blocks.len(),
+                if plan.cog == self.id {
+                    "this"
+                } else {
+                    "another"
+                }
+            )));
+        }
         if out.len() != plane_px * nb * self.dtype.size() {
             return Err(bad(format!(
                 "output buffer of {} bytes, {} needed",
@@ -287,7 +318,7 @@ impl Cog {
                 plane_px * nb
             )));
         }
-        let decoded: Vec<Option<Vec<u8>>> = crate::pool::decode_pool().install(|| {
+        let decoded: Vec<Option<Vec<u8>>> = decode_pool().install(|| {
             plan.blocks
                 .par_iter()
                 .zip(fetched)
@@ -321,7 +352,7 @@ impl Cog {
             }
             _ => None,
         };
-        crate::pool::decode_pool().install(|| {
+        decode_pool().install(|| {
             let planes = out
                 .par_chunks_mut(plane_px * size)
                 .zip(plan.bands.par_iter());
@@ -347,6 +378,9 @@ impl Cog {
 
     /// Read `window` of the 0-based `bands` at `overview` (`None` = full resolution) into `out`, and the
     /// validity mask into `mask` if given: [`Cog::plan`], [`Cog::fetch`], then [`Cog::decode_into`].
+    ///
+    /// The decode runs on the decode pool while the calling thread waits: an async caller that must not
+    /// hold its executor thread calls [`Cog::fetch`], then [`Cog::decode_into`] in `spawn_blocking`.
     pub async fn read_window(
         &self,
         window: &Window,
@@ -448,12 +482,7 @@ impl Paste<'_> {
                 continue;
             }
             let sample = if image.planar { 0 } else { band };
-            // 1-bit rows are packed, padded to whole bytes.
-            let src_row_len = if image.samples == Ok(Samples::Bit) {
-                image.tile_width.div_ceil(8) as usize
-            } else {
-                image.tile_width as usize * per_pixel * size
-            };
+            let src_row_len = image.decoded_row_bytes();
             for y in 0..p.height {
                 let dst =
                     &mut out[(p.dst_row + y) * row_len + p.dst_col * size..][..p.width * size];
@@ -517,11 +546,7 @@ impl Paste<'_> {
         let w = self.plan.window.width as usize;
         let image = &self.cog.images[m];
         let bits = image.samples == Ok(Samples::Bit);
-        let row_len = if bits {
-            image.tile_width.div_ceil(8)
-        } else {
-            image.tile_width
-        } as usize;
+        let row_len = image.decoded_row_bytes();
         for (_, block, p) in self.blocks(m) {
             for y in 0..p.height {
                 let src = &block[(p.src_row + y) * row_len..];

@@ -1,5 +1,5 @@
-//! The lossless byte codecs of TIFF: DEFLATE, LZW, ZSTD and PackBits. Each fills exactly `len` output bytes
-//! or says why it could not.
+//! The lossless byte codecs of TIFF: DEFLATE, LZW, ZSTD and PackBits. Each fills exactly the output bytes
+//! it is asked for (the rows a read needs) or says why it could not.
 
 use std::cell::RefCell;
 

@@ -9,6 +9,7 @@ mod predictor;
 mod webp;
 
 use super::image::{Compression, Image, Samples};
+use crate::dtype::DataType;
 
 /// Why `image`'s blocks cannot be decoded by geochips, or `Ok` if they can.
 pub(crate) fn check_supported(image: &Image) -> Result<Samples, String> {
@@ -21,7 +22,7 @@ pub(crate) fn check_supported(image: &Image) -> Result<Samples, String> {
             return Err("LERC with 1-bit or 16-bit float samples".into());
         }
         (Compression::Other(c), _) => return Err(format!("TIFF compression {c}")),
-        (Compression::Jpeg | Compression::Webp, s) if s != Samples::Typed(crate::DataType::U8) => {
+        (Compression::Jpeg | Compression::Webp, s) if s != Samples::Typed(DataType::U8) => {
             return Err(format!(
                 "{} with samples other than 8-bit",
                 image.compression.name()
@@ -30,13 +31,21 @@ pub(crate) fn check_supported(image: &Image) -> Result<Samples, String> {
         (Compression::Webp, _) if image.planar => return Err("WebP with band interleaving".into()),
         _ => {}
     }
-    match image.predictor {
+    match predictor(image) {
         1 => {}
         2 if samples != Samples::Bit => {}
         3 if samples == Samples::Half || samples.dtype().is_float() => {}
         p => return Err(format!("predictor {p} on {samples:?} samples")),
     }
     Ok(samples)
+}
+
+/// The predictor in effect: libtiff applies the Predictor tag only to LZW, DEFLATE and ZSTD blocks.
+fn predictor(image: &Image) -> u16 {
+    match image.compression {
+        Compression::Lzw | Compression::Deflate | Compression::Zstd => image.predictor,
+        _ => 1,
+    }
 }
 
 /// Decode the top `needed` rows (at least) of a block in block row `row` of `image` from its stored bytes.
@@ -60,11 +69,12 @@ fn decode_unguarded(image: &Image, row: u64, needed: u64, data: &[u8]) -> Result
     let width = image.tile_width as usize;
     let rows = image.block_rows(row) as usize;
     let per_pixel = image.block_samples() as usize;
-    let (size, row_bytes) = match samples {
-        Samples::Bit => (1, width.div_ceil(8)),
-        Samples::Half => (2, width * per_pixel * 2),
-        Samples::Typed(t) => (t.size(), width * per_pixel * t.size()),
+    let size = match samples {
+        Samples::Bit => 1,
+        Samples::Half => 2,
+        Samples::Typed(t) => t.size(),
     };
+    let row_bytes = image.row_bytes();
     let (len, keep) = (
         row_bytes * rows,
         row_bytes * (needed as usize).clamp(1, rows),
@@ -101,7 +111,7 @@ fn decode_unguarded(image: &Image, row: u64, needed: u64, data: &[u8]) -> Result
         _ => unreachable!("refused by check_supported"),
     };
     let row_samples = width * per_pixel;
-    match image.predictor {
+    match predictor(image) {
         3 => predictor::undo_floating_point(&mut block, size, row_samples, per_pixel),
         p => {
             if size > 1 && !image.order.is_native() {

@@ -27,8 +27,15 @@ struct Component {
     scaled: (usize, usize),
 }
 
-/// Decode a baseline stream; `None` when it is of a kind we leave to zune-jpeg.
-pub(super) fn decode(stream: &[u8], ycbcr: bool) -> Result<Option<Decoded>, String> {
+/// Decode a baseline stream; `None` when it is of a kind we leave to zune-jpeg. A frame larger than
+/// `max` (width, height) or with other than `components` components is refused before anything is
+/// allocated for it.
+pub(super) fn decode(
+    stream: &[u8],
+    ycbcr: bool,
+    max: (usize, usize),
+    components: usize,
+) -> Result<Option<Decoded>, String> {
     let err = |what: &str| Err(format!("JPEG: {what}"));
     let mut quant = [[0u16; 64]; 4];
     let mut dc_tables: [Option<Huffman>; 4] = Default::default();
@@ -74,6 +81,12 @@ pub(super) fn decode(stream: &[u8], ycbcr: bool) -> Result<Option<Decoded>, Stri
                 let n = usize::from(segment[5]);
                 if width == 0 || height == 0 || n == 0 || segment.len() < 6 + 3 * n {
                     return err("bad frame header");
+                }
+                if width > max.0 || height > max.1 || n != components {
+                    let (w, h) = max;
+                    return Err(format!(
+                        "JPEG frame of {width} x {height} px x {n} in a block of {w} x {h} x {components}"
+                    ));
                 }
                 let mut comps = Vec::with_capacity(n);
                 for c in segment[6..6 + 3 * n].chunks_exact(3) {

@@ -34,9 +34,11 @@ pub(crate) fn decode(
         Some(t) if t.len() > 4 && data.len() > 2 => [&t[..t.len() - 2], &data[2..]].concat(),
         _ => data.to_vec(),
     };
-    let (pixels, w, h, n) = match baseline::decode(&stream, ycbcr)? {
+    // A frame may be padded to whole MCUs (16 px); anything larger is not this block's.
+    let max = (width + 16, height + 16);
+    let (pixels, w, h, n) = match baseline::decode(&stream, ycbcr, max, components)? {
         Some(decoded) => decoded,
-        None => fallback(&stream, ycbcr)?,
+        None => fallback(&stream, ycbcr, max)?,
     };
     if n != components {
         return Err(format!("JPEG with {n} components for {components} samples"));
@@ -62,11 +64,11 @@ pub(crate) fn decode(
 /// Interleaved pixels of a decoded stream with its width, height and number of components.
 pub(crate) type Decoded = (Vec<u8>, usize, usize, usize);
 
-/// Decode a stream our own decoder does not handle with zune-jpeg.
-fn fallback(stream: &[u8], ycbcr: bool) -> Result<Decoded, String> {
+/// Decode a stream our own decoder does not handle with zune-jpeg, refusing frames larger than `max`.
+fn fallback(stream: &[u8], ycbcr: bool, max: (usize, usize)) -> Result<Decoded, String> {
     let options = DecoderOptions::default()
-        .set_max_width(1 << 16)
-        .set_max_height(1 << 16);
+        .set_max_width(max.0)
+        .set_max_height(max.1);
     let mut decoder = JpegDecoder::new_with_options(stream, options);
     decoder
         .decode_headers()
