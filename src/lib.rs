@@ -32,6 +32,7 @@ pub mod error;
 pub mod grid;
 mod pool;
 pub mod runtime;
+mod tags;
 pub mod write;
 
 #[cfg(feature = "python")]

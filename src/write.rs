@@ -21,6 +21,7 @@ use libdeflater::{CompressionLvl, Compressor};
 
 use crate::dtype::DataType;
 use crate::grid::GeoTransform;
+use crate::tags as tag;
 
 /// How [`write_cog`] compresses tiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -362,30 +363,6 @@ fn to_little_endian(buf: &mut [u8], sample: usize) {
     }
 }
 
-/// TIFF and GeoTIFF tag codes.
-mod tag {
-    pub(super) const NEW_SUBFILE_TYPE: u16 = 254;
-    pub(super) const IMAGE_WIDTH: u16 = 256;
-    pub(super) const IMAGE_LENGTH: u16 = 257;
-    pub(super) const BITS_PER_SAMPLE: u16 = 258;
-    pub(super) const COMPRESSION: u16 = 259;
-    pub(super) const PHOTOMETRIC_INTERPRETATION: u16 = 262;
-    pub(super) const SAMPLES_PER_PIXEL: u16 = 277;
-    pub(super) const PLANAR_CONFIGURATION: u16 = 284;
-    pub(super) const PREDICTOR: u16 = 317;
-    pub(super) const TILE_WIDTH: u16 = 322;
-    pub(super) const TILE_LENGTH: u16 = 323;
-    pub(super) const TILE_OFFSETS: u16 = 324;
-    pub(super) const TILE_BYTE_COUNTS: u16 = 325;
-    pub(super) const EXTRA_SAMPLES: u16 = 338;
-    pub(super) const SAMPLE_FORMAT: u16 = 339;
-    pub(super) const MODEL_PIXEL_SCALE: u16 = 33550;
-    pub(super) const MODEL_TIEPOINT: u16 = 33922;
-    pub(super) const MODEL_TRANSFORMATION: u16 = 34264;
-    pub(super) const GEO_KEY_DIRECTORY: u16 = 34735;
-    pub(super) const GDAL_NODATA: u16 = 42113;
-}
-
 /// The values of one tag, typed as TIFF types them.
 enum Value {
     Ascii(String),
@@ -573,10 +550,7 @@ fn geo_tags(opts: &CogOptions) -> Vec<Tag> {
 /// The GeoKeyDirectory of an EPSG CRS: model type, PixelIsArea, and the code as a geographic CRS
 /// (4000..=4999) or a projected one.
 fn geo_keys(epsg: u16) -> Vec<u16> {
-    const MODEL_TYPE: u16 = 1024;
-    const RASTER_TYPE: u16 = 1025;
-    const GEOGRAPHIC_TYPE: u16 = 2048;
-    const PROJECTED_CS_TYPE: u16 = 3072;
+    use crate::tags::geokey::{GEOGRAPHIC_TYPE, GT_MODEL_TYPE, GT_RASTER_TYPE, PROJECTED_CS_TYPE};
     let (model, crs_key) = if (4000..5000).contains(&epsg) {
         (2, GEOGRAPHIC_TYPE)
     } else {
@@ -587,8 +561,8 @@ fn geo_keys(epsg: u16) -> Vec<u16> {
     #[rustfmt::skip]
     let keys = vec![
         1, 1, 0, 3,
-        MODEL_TYPE, 0, 1, model,
-        RASTER_TYPE, 0, 1, 1, // PixelIsArea
+        GT_MODEL_TYPE, 0, 1, model,
+        GT_RASTER_TYPE, 0, 1, 1, // PixelIsArea
         crs_key, 0, 1, epsg,
     ];
     keys

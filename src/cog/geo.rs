@@ -4,20 +4,13 @@
 use super::tiff::{Ifd, Tiff};
 use crate::crs::Crs;
 use crate::grid::GeoTransform;
-
-const MODEL_PIXEL_SCALE: u16 = 33550;
-const MODEL_TIEPOINT: u16 = 33922;
-const MODEL_TRANSFORMATION: u16 = 34264;
-const GEO_KEY_DIRECTORY: u16 = 34735;
-const GEO_ASCII_PARAMS: u16 = 34737;
-const GDAL_METADATA: u16 = 42112;
-const GDAL_NODATA: u16 = 42113;
-
-const GT_MODEL_TYPE: u64 = 1024;
-const GT_RASTER_TYPE: u64 = 1025;
-const GEOGRAPHIC_TYPE: u64 = 2048;
-const PROJECTED_CS_TYPE: u64 = 3072;
-const USER_DEFINED: u64 = 32767;
+use crate::tags::geokey::{
+    GEOGRAPHIC_TYPE, GT_MODEL_TYPE, GT_RASTER_TYPE, PROJECTED_CS_TYPE, USER_DEFINED,
+};
+use crate::tags::{
+    GDAL_METADATA, GDAL_NODATA, GEO_ASCII_PARAMS, GEO_KEY_DIRECTORY, MODEL_PIXEL_SCALE,
+    MODEL_TIEPOINT, MODEL_TRANSFORMATION,
+};
 
 /// The geo metadata of a GeoTIFF, as GDAL reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,10 +92,10 @@ impl GeoKeys {
     }
 
     /// The value of a key stored inline as a SHORT.
-    fn get(&self, key: u64) -> Option<u64> {
+    fn get(&self, key: u16) -> Option<u64> {
         self.entries
             .iter()
-            .find(|e| e[0] == key && e[1] == 0)
+            .find(|e| e[0] == u64::from(key) && e[1] == 0)
             .map(|e| e[3])
     }
 
@@ -131,7 +124,9 @@ impl GeoKeys {
             }
         };
         match code {
-            Some(c) if (1..USER_DEFINED).contains(&c) => Ok(Some(Crs::from_epsg(c as u32))),
+            Some(c) if (1..u64::from(USER_DEFINED)).contains(&c) => {
+                Ok(Some(Crs::from_epsg(c as u32)))
+            }
             Some(_) => {
                 let citation = [3073, 2049, 1026]
                     .iter()

@@ -4,34 +4,10 @@ use bytes::Bytes;
 
 use super::tiff::{ByteOrder, Ifd, Tiff};
 use crate::dtype::DataType;
+use crate::tags as tag;
 
 /// Largest decoded tile (or strip) we allocate, in bytes; a header claiming more is refused.
 pub(crate) const MAX_TILE_BYTES: u64 = 1 << 30;
-
-/// TIFF tag numbers used here.
-pub(crate) mod tag {
-    pub(crate) const NEW_SUBFILE_TYPE: u16 = 254;
-    pub(crate) const IMAGE_WIDTH: u16 = 256;
-    pub(crate) const IMAGE_LENGTH: u16 = 257;
-    pub(crate) const BITS_PER_SAMPLE: u16 = 258;
-    pub(crate) const COMPRESSION: u16 = 259;
-    pub(crate) const PHOTOMETRIC: u16 = 262;
-    pub(crate) const STRIP_OFFSETS: u16 = 273;
-    pub(crate) const SAMPLES_PER_PIXEL: u16 = 277;
-    pub(crate) const ROWS_PER_STRIP: u16 = 278;
-    pub(crate) const STRIP_BYTE_COUNTS: u16 = 279;
-    pub(crate) const PLANAR_CONFIGURATION: u16 = 284;
-    pub(crate) const PREDICTOR: u16 = 317;
-    pub(crate) const TILE_WIDTH: u16 = 322;
-    pub(crate) const TILE_LENGTH: u16 = 323;
-    pub(crate) const TILE_OFFSETS: u16 = 324;
-    pub(crate) const TILE_BYTE_COUNTS: u16 = 325;
-    pub(crate) const EXTRA_SAMPLES: u16 = 338;
-    pub(crate) const SAMPLE_FORMAT: u16 = 339;
-    pub(crate) const JPEG_TABLES: u16 = 347;
-    #[cfg(feature = "lerc")]
-    pub(crate) const LERC_PARAMETERS: u16 = 50674;
-}
 
 /// How tiles are compressed (TIFF `Compression`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,7 +199,8 @@ impl Image {
             compression: Compression::from_code(get(tag::COMPRESSION).unwrap_or(1)),
             predictor: u16::try_from(get(tag::PREDICTOR).unwrap_or(1)).unwrap_or(u16::MAX),
             planar,
-            photometric: u16::try_from(get(tag::PHOTOMETRIC).unwrap_or(1)).unwrap_or(u16::MAX),
+            photometric: u16::try_from(get(tag::PHOTOMETRIC_INTERPRETATION).unwrap_or(1))
+                .unwrap_or(u16::MAX),
             extra_samples: tiff.uints(ifd, tag::EXTRA_SAMPLES).unwrap_or_default(),
             offsets,
             byte_counts,
