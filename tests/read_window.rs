@@ -274,3 +274,45 @@ fn the_header_cache_opens_each_href_once_and_stays_bounded() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Offset of the value field of `tag` in the IFD at `ifd` of a little-endian classic TIFF, and the offset
+/// of the next IFD.
+fn entry(file: &[u8], ifd: usize, tag: u16) -> (Option<usize>, usize) {
+    let u16_at = |o: usize| u16::from_le_bytes([file[o], file[o + 1]]);
+    let count = u16_at(ifd) as usize;
+    let field = (0..count)
+        .map(|i| ifd + 2 + 12 * i)
+        .find(|e| u16_at(*e) == tag)
+        .map(|e| e + 8);
+    let next = ifd + 2 + 12 * count;
+    (
+        field,
+        u32::from_le_bytes(file[next..next + 4].try_into().unwrap()) as usize,
+    )
+}
+
+#[test]
+fn an_unusable_overview_ifd_is_passed_over_and_the_file_still_reads() {
+    let path = std::env::temp_dir().join(format!("geochips-badifd-{}.tif", std::process::id()));
+    let raster = Raster::random(DataType::U16, 2, 300, 200, None, 3);
+    let mut opts = CogOptions::new(GeoTransform::new(1.0, 0.0, 0.0, 0.0, -1.0, 200.0));
+    (opts.tile_size, opts.overviews) = (64, 2);
+    write_cog(&path, &raster.data, DataType::U16, 2, 300, 200, &opts).unwrap();
+    let mut file = std::fs::read(&path).unwrap();
+    let first = u32::from_le_bytes(file[4..8].try_into().unwrap()) as usize;
+    let (_, second) = entry(&file, first, 0);
+    // The first overview's ImageWidth becomes 0: that IFD is no image.
+    let (width, _) = entry(&file, second, 256);
+    file[width.unwrap()..width.unwrap() + 4].copy_from_slice(&0u32.to_le_bytes());
+    std::fs::write(&path, &file).unwrap();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cog = rt.block_on(Cog::open(path.to_str().unwrap())).unwrap();
+    assert_eq!(cog.overviews(), vec![(75, 50)]);
+    let window = Window::new(-10, 5, 100, 100);
+    let mut out = vec![0u8; cog.buffer_len(&window, 2)];
+    rt.block_on(cog.read_window(&window, &[0, 1], None, &mut out, None))
+        .unwrap();
+    assert_eq!(out, raster.expected(&window, 0.0, None).0);
+    std::fs::remove_file(&path).unwrap();
+}

@@ -88,8 +88,10 @@ impl Samples {
 /// One image of a TIFF, read from its IFD and checked for sanity.
 #[derive(Debug, Clone)]
 pub(crate) struct Image {
-    /// Index of the IFD in the file.
+    /// Position of the image among the usable images of its file (`Cog`'s images).
     pub(crate) index: usize,
+    /// Index of its IFD in the file, for errors.
+    pub(crate) ifd: usize,
     /// NewSubfileType: bit 0 reduced resolution (overview), bit 2 transparency mask.
     pub(crate) subfile: u64,
     pub(crate) width: u64,
@@ -120,6 +122,7 @@ pub(crate) struct Image {
 
 impl Image {
     /// Read image `index` from its IFD; `Err` holds why the IFD is not a usable image.
+    /// Read the image of IFD number `index`; its position among usable images starts out the same.
     pub(crate) fn from_ifd(tiff: &Tiff, ifd: &Ifd, index: usize) -> Result<Image, String> {
         let get = |t| tiff.uint(ifd, t);
         let width = get(tag::IMAGE_WIDTH).ok_or("no ImageWidth")?;
@@ -188,6 +191,7 @@ impl Image {
         }
         let image = Image {
             index,
+            ifd: index,
             subfile: get(tag::NEW_SUBFILE_TYPE).unwrap_or(0),
             width,
             height,

@@ -26,9 +26,9 @@ pub(crate) struct Level {
 pub struct Cog {
     pub(crate) href: String,
     store: Arc<dyn ObjectStore>,
-    /// The process that opened the file, and whether its store came from the href (so another process
-    /// can build its own).
-    opened_by: (u32, bool),
+    /// The process that opened the file and, where its store came from the href, the href as given (so
+    /// another process can build its own store; `href` hides its credentials).
+    opened_by: (u32, Option<String>),
     /// Tells this Cog's read plans from other Cogs'.
     pub(crate) id: u64,
     pub(crate) path: Path,
@@ -60,26 +60,32 @@ impl Cog {
     pub async fn open(href: &str) -> Result<Cog> {
         let (store, path) = store::resolve(href)?;
         let mut cog = Cog::open_in(store, path, href).await?;
-        cog.opened_by.1 = true;
+        cog.opened_by.1 = Some(href.to_string());
         Ok(cog)
     }
 
     /// Open the object at `path` in `store`; `href` names it in errors.
     pub async fn open_in(store: Arc<dyn ObjectStore>, path: Path, href: &str) -> Result<Cog> {
+        let href = &store::redact(href);
         let header = header::fetch(store.as_ref(), &path, href).await?;
         let invalid = |reason: String| Error::InvalidTiff {
             href: href.to_string(),
             reason,
         };
         let tiff = &header.tiff;
-        let images = tiff
-            .ifds
-            .iter()
-            .enumerate()
-            .map(|(i, ifd)| {
-                Image::from_ifd(tiff, ifd, i).map_err(|e| invalid(format!("IFD {i}: {e}")))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut images = Vec::with_capacity(tiff.ifds.len());
+        for (i, ifd) in tiff.ifds.iter().enumerate() {
+            match Image::from_ifd(tiff, ifd, i) {
+                Ok(image) => images.push(Image {
+                    index: images.len(),
+                    ..image
+                }),
+                Err(e) if i == 0 => return Err(invalid(format!("IFD 0: {e}"))),
+                // An image we cannot use (an odd thumbnail, a private layout) is passed over, as GDAL
+                // passes over IFDs it does not take for overviews or masks.
+                Err(_) => {}
+            }
+        }
         let full = &images[0];
         let dtype = match &full.samples {
             Ok(samples) => samples.dtype(),
@@ -100,7 +106,7 @@ impl Cog {
         Ok(Cog {
             href: href.to_string(),
             store,
-            opened_by: (std::process::id(), false),
+            opened_by: (std::process::id(), None),
             id: IDS.fetch_add(1, Ordering::Relaxed),
             path,
             size: header.size,
@@ -116,13 +122,14 @@ impl Cog {
     /// The store to fetch from in this process: the one the file was opened with or, in a process forked
     /// since, this process's own store for the href (the parent's connections belong to its runtime).
     pub(crate) fn store(&self) -> Result<Arc<dyn ObjectStore>> {
-        match self.opened_by {
-            (pid, true) if pid != std::process::id() => Ok(store::resolve(&self.href)?.0),
+        match &self.opened_by {
+            (pid, Some(href)) if *pid != std::process::id() => Ok(store::resolve(href)?.0),
             _ => Ok(self.store.clone()),
         }
     }
 
-    /// The href this asset was opened from.
+    /// The href this asset was opened from, with any credentials in it (a URL's user info or query) shown
+    /// as `***`: the name errors give.
     pub fn href(&self) -> &str {
         &self.href
     }

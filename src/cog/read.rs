@@ -218,7 +218,7 @@ impl Cog {
                             href: self.href.clone(),
                             reason: format!(
                                 "image {} block {index}: {count} bytes at {offset} in a {}-byte file",
-                                image.index, self.size
+                                image.ifd, self.size
                             ),
                         });
                     } else {
@@ -331,7 +331,7 @@ impl Cog {
                         .map(Some)
                         .map_err(|reason| Error::Decode {
                             href: self.href.clone(),
-                            image: b.image,
+                            image: image.ifd,
                             tile: b.index,
                             reason,
                         })

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 /// The store serving `href` and the object's path in it.
 pub(crate) fn resolve(href: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
     let refuse = |reason: String| Error::Href {
-        href: href.to_string(),
+        href: redact(href),
         reason,
     };
     let url = match Url::parse(href) {
@@ -57,6 +57,29 @@ pub(crate) fn resolve(href: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
     let store = build(&url).map_err(|e| refuse(e.to_string()))?;
     stores.insert(key, store.clone());
     Ok((store, path))
+}
+
+/// `href` with the credentials a URL may carry (user info, a query such as a SAS token or a presigned
+/// signature) replaced by `***`: the form errors and logs may show.
+pub(crate) fn redact(href: &str) -> String {
+    match Url::parse(href) {
+        Ok(mut url) if url.scheme().len() > 1 => {
+            let user_info = !url.username().is_empty() || url.password().is_some();
+            if !user_info && url.query().is_none() {
+                return href.to_string();
+            }
+            if user_info {
+                // Only URLs that cannot hold user info refuse these, and they hold none.
+                let _ = url.set_username("***");
+                let _ = url.set_password(None);
+            }
+            if url.query().is_some() {
+                url.set_query(Some("***"));
+            }
+            url.to_string()
+        }
+        _ => href.to_string(),
+    }
 }
 
 fn registry() -> &'static Mutex<HashMap<String, Arc<dyn ObjectStore>>> {
@@ -112,6 +135,20 @@ mod tests {
         let (_, b) = resolve("file:///tmp/some%20dir/x.tif").unwrap();
         assert_eq!(a, b);
         assert_eq!(a.as_ref(), "tmp/some dir/x.tif");
+    }
+
+    #[test]
+    fn credentials_in_hrefs_never_reach_errors() {
+        assert_eq!(
+            redact("https://user:secret@host/a.tif?sig=abc&se=1"),
+            "https://***@host/a.tif?***"
+        );
+        assert_eq!(redact("/data/a b.tif"), "/data/a b.tif");
+        assert_eq!(redact("s3://bucket/a.tif"), "s3://bucket/a.tif");
+        let err = resolve("ftp://user:secret@host/a.tif")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("secret"), "{err}");
     }
 
     #[test]
