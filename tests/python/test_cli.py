@@ -37,6 +37,7 @@ def geochips_info(path: Path) -> dict[str, str]:
     return fields
 
 
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 @pytest.mark.parametrize("name", INFO_FILES)
 def test_info_reports_what_rasterio_reports(name):
     path = CORPUS / name
