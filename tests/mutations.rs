@@ -22,6 +22,14 @@ use rand::{Rng, SeedableRng};
 
 /// Mutated files to read, spread evenly over the seed files.
 const MUTANTS: usize = 1200;
+
+/// How many mutants this run reads: [`MUTANTS`], or `GEOCHIPS_MUTANTS` for a longer local campaign.
+fn mutants() -> usize {
+    std::env::var("GEOCHIPS_MUTANTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(MUTANTS)
+}
 /// Seed of the random mutations, so every run damages the files the same way.
 const SEED: u64 = 0x6e0c_4150;
 /// Largest output buffer the test hands to one read; bigger reads are skipped (the caller's choice).
@@ -156,7 +164,8 @@ async fn mutated_files_give_data_or_typed_errors() {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let mut rng = StdRng::seed_from_u64(SEED);
     let mut tally = Tally::default();
-    for i in 0..MUTANTS {
+    let total = mutants();
+    for i in 0..total {
         let seed = &seeds[i % seeds.len()];
         let mutation = MUTATIONS[rng.random_range(0..MUTATIONS.len())];
         let mut bytes = seed.bytes.clone();
@@ -186,7 +195,7 @@ async fn mutated_files_give_data_or_typed_errors() {
         largest as f64 / (1 << 20) as f64,
         started.elapsed().as_secs_f64()
     );
-    assert_eq!(tally.mutants, MUTANTS);
+    assert_eq!(tally.mutants, total);
     assert!(
         largest <= MAX_SINGLE_ALLOCATION,
         "one allocation of {largest} bytes: a size taken from the file without a limit"

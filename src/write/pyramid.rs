@@ -1,0 +1,51 @@
+//! The images of a COG: full resolution and its overviews, each half the one before, by nearest decimation.
+
+use std::borrow::Cow;
+
+/// One image of the file, full resolution or an overview: band-sequential native-endian samples.
+pub(super) struct Image<'a> {
+    pub(super) data: Cow<'a, [u8]>,
+    pub(super) width: usize,
+    pub(super) height: usize,
+}
+
+/// The full-resolution image and up to `levels` overviews of samples `sample` bytes long, each half the size
+/// of the one before.
+pub(super) fn pyramid(
+    data: &[u8],
+    sample: usize,
+    width: usize,
+    height: usize,
+    levels: u32,
+) -> Vec<Image<'_>> {
+    let mut images = vec![Image {
+        data: data.into(),
+        width,
+        height,
+    }];
+    for _ in 0..levels {
+        let last = &images[images.len() - 1];
+        if last.width == 1 && last.height == 1 {
+            break;
+        }
+        let overview = halve(last, sample);
+        images.push(overview);
+    }
+    images
+}
+
+/// `image`, of samples `sample` bytes long, decimated by 2 in both directions (sides rounded up): the
+/// top-left sample of every 2 × 2 block, band by band.
+pub(super) fn halve(image: &Image<'_>, sample: usize) -> Image<'static> {
+    let mut data = Vec::new();
+    for band in image.data.chunks_exact(image.width * image.height * sample) {
+        for row in band.chunks_exact(image.width * sample).step_by(2) {
+            data.extend(row.chunks_exact(sample).step_by(2).flatten());
+        }
+    }
+    Image {
+        data: data.into(),
+        width: image.width.div_ceil(2),
+        height: image.height.div_ceil(2),
+    }
+}
