@@ -88,25 +88,42 @@ pub fn write_cog(
     height: usize,
     opts: &CogOptions,
 ) -> io::Result<()> {
+    let raster = Raster {
+        data,
+        dtype,
+        bands,
+        width,
+        height,
+    };
     let write = || {
         // Checked before the file is created, so bad input leaves nothing behind.
-        check_input(data.len(), dtype, bands, width, height, opts)?;
+        check_input(&raster, opts)?;
         let mut out = BufWriter::new(File::create(path)?);
-        write_to(&mut out, data, dtype, bands, width, height, opts)?;
+        write_to(&mut out, &raster, opts)?;
         out.flush()
     };
     write().map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
-/// `Err(InvalidInput)` where the arguments of [`write_cog`] do not describe a TIFF we can write.
-fn check_input(
-    len: usize,
+/// The pixels [`write_cog`] was given, with their shape and type.
+struct Raster<'a> {
+    data: &'a [u8],
     dtype: DataType,
     bands: usize,
     width: usize,
     height: usize,
-    opts: &CogOptions,
-) -> io::Result<()> {
+}
+
+/// `Err(InvalidInput)` where the arguments of [`write_cog`] do not describe a TIFF we can write.
+fn check_input(raster: &Raster<'_>, opts: &CogOptions) -> io::Result<()> {
+    let &Raster {
+        data,
+        dtype,
+        bands,
+        width,
+        height,
+    } = raster;
+    let len = data.len();
     let invalid = |message: String| Err(io::Error::new(io::ErrorKind::InvalidInput, message));
     let shape = format!("{bands} × {height} × {width} (bands × height × width)");
     if bands == 0 || width == 0 || height == 0 {
@@ -142,17 +159,16 @@ fn check_input(
 }
 
 /// [`write_cog`] into any writer, for input that passed [`check_input`].
-fn write_to(
-    out: &mut impl Write,
-    data: &[u8],
-    dtype: DataType,
-    bands: usize,
-    width: usize,
-    height: usize,
-    opts: &CogOptions,
-) -> io::Result<()> {
-    let format = TileFormat::new(dtype, bands, opts);
-    let images = pyramid(data, dtype.size(), width, height, opts.overviews);
+fn write_to(out: &mut impl Write, raster: &Raster<'_>, opts: &CogOptions) -> io::Result<()> {
+    let format = TileFormat::new(raster.dtype, raster.bands, opts);
+    let (width, height) = (raster.width, raster.height);
+    let images = pyramid(
+        raster.data,
+        raster.dtype.size(),
+        width,
+        height,
+        opts.overviews,
+    );
     let tiles = images
         .iter()
         .map(|image| format.encode_image(image))
@@ -247,8 +263,16 @@ mod tests {
         opts: &CogOptions,
     ) -> Vec<u8> {
         let mut file = Vec::new();
-        check_input(data.len(), dtype, bands, size.0, size.1, opts).unwrap();
-        write_to(&mut file, data, dtype, bands, size.0, size.1, opts).unwrap();
+        let (width, height) = size;
+        let raster = Raster {
+            data,
+            dtype,
+            bands,
+            width,
+            height,
+        };
+        check_input(&raster, opts).unwrap();
+        write_to(&mut file, &raster, opts).unwrap();
         file
     }
 
@@ -446,9 +470,15 @@ mod tests {
     fn inconsistent_input_is_refused() {
         let opts = CogOptions::new(utm());
         let kind = |len: usize, bands, width, height, opts: &CogOptions| {
-            check_input(len, DataType::U16, bands, width, height, opts)
-                .unwrap_err()
-                .kind()
+            let data = vec![0u8; len];
+            let raster = Raster {
+                data: &data,
+                dtype: DataType::U16,
+                bands,
+                width,
+                height,
+            };
+            check_input(&raster, opts).unwrap_err().kind()
         };
         assert_eq!(
             kind(7, 1, 2, 2, &opts),
