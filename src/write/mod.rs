@@ -262,17 +262,13 @@ mod tests {
         size: (usize, usize),
         opts: &CogOptions,
     ) -> Vec<u8> {
-        let mut file = Vec::new();
-        let (width, height) = size;
-        let raster = Raster {
-            data,
-            dtype,
-            bands,
-            width,
-            height,
-        };
-        check_input(&raster, opts).unwrap();
-        write_to(&mut file, &raster, opts).unwrap();
+        static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("geochips-write-{}-{n}.tif", std::process::id()));
+        write_cog(&path, data, dtype, bands, size.0, size.1, opts).unwrap();
+        let file = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
         file
     }
 
