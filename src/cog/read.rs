@@ -263,11 +263,13 @@ impl Cog {
                 let i = ranges.partition_point(|r| r.start <= b.range.start) - 1;
                 let start = (b.range.start - ranges[i].start) as usize;
                 let end = start + (b.range.end - b.range.start) as usize;
-                parts.get(i).and_then(|p| p.get(start..end)).map(|_| parts[i].slice(start..end)).ok_or_else(|| {
-                    Error::InvalidTiff {
-                        href: self.href.clone(),
-                        reason: format!("bytes {:?} were not all delivered (the file changed since it was opened?)", b.range),
-                    }
+                let delivered = parts.get(i).filter(|p| p.len() >= end);
+                delivered.map(|p| p.slice(start..end)).ok_or_else(|| Error::InvalidTiff {
+                    href: self.href.clone(),
+                    reason: format!(
+                        "bytes {:?} were not all delivered (did the file change since it was opened?)",
+                        b.range
+                    ),
                 })
             })
             .collect()
@@ -477,12 +479,12 @@ impl Paste<'_> {
         }
         let per_pixel = image.block_samples() as usize;
         let row_len = window.width as usize * size;
+        let src_row_len = image.decoded_row_bytes();
+        let sample = if image.planar { 0 } else { band };
         for (b, block, p) in self.blocks(image.index) {
             if image.planar && b.plane != band {
                 continue;
             }
-            let sample = if image.planar { 0 } else { band };
-            let src_row_len = image.decoded_row_bytes();
             for y in 0..p.height {
                 let dst =
                     &mut out[(p.dst_row + y) * row_len + p.dst_col * size..][..p.width * size];
