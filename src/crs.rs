@@ -1,28 +1,4 @@
-//! Coordinate reference systems. For now a CRS is its EPSG code; transforms between CRSs arrive with the
-//! catalog (proj4rs).
+//! Coordinate reference systems. A [`Crs`] is its EPSG code (the value type lives in the samplers crate so
+//! every room shares it); transforms between CRSs arrive with the catalog (proj4rs).
 
-use std::fmt;
-
-/// A coordinate reference system, identified by its EPSG code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Crs {
-    epsg: u32,
-}
-
-impl Crs {
-    /// The CRS with EPSG code `code`.
-    pub fn from_epsg(code: u32) -> Crs {
-        Crs { epsg: code }
-    }
-
-    /// The EPSG code.
-    pub fn epsg(&self) -> u32 {
-        self.epsg
-    }
-}
-
-impl fmt::Display for Crs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EPSG:{}", self.epsg)
-    }
-}
+pub use geochips_samplers::Crs;

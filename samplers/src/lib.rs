@@ -1,9 +1,15 @@
 //! GeoSlices and the samplers that draw them: pure geometry and seeded randomness, no I/O.
 //!
-//! This crate knows nothing of files. The samplers arrive with the catalog (see the catalog issue); for now it
-//! holds the value types every other room shares.
+//! This crate knows nothing of files: a sampler sees each catalog item as a [`Footprint`] and draws
+//! [`GeoSlice`]s from them.
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 mod bounds;
+mod crs;
+mod interval;
+mod slice;
 
 pub use bounds::Bounds;
+pub use crs::Crs;
+pub use interval::Interval;
+pub use slice::{Footprint, GeoSlice};
