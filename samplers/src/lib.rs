@@ -7,9 +7,11 @@
 mod bounds;
 mod crs;
 mod interval;
+mod sampler;
 mod slice;
 
 pub use bounds::Bounds;
 pub use crs::Crs;
 pub use interval::Interval;
+pub use sampler::{Sampler, SamplerState, Shard};
 pub use slice::{Footprint, GeoSlice};
