@@ -24,6 +24,7 @@
     rustdoc::broken_intra_doc_links
 )]
 
+pub mod catalog;
 pub mod cog;
 pub mod crs;
 pub mod demo;
@@ -38,9 +39,10 @@ pub mod write;
 #[cfg(feature = "python")]
 mod python;
 
+pub use catalog::{Asset, Catalog, Item};
 pub use cog::{Cog, HeaderCache};
 pub use crs::Crs;
 pub use dtype::DataType;
 pub use error::{Error, Result};
-pub use geochips_samplers::Bounds;
+pub use geochips_samplers::{Bounds, Footprint, GeoSlice, Interval, Sampler, SamplerState, Shard};
 pub use grid::{GeoTransform, Window};
