@@ -19,4 +19,4 @@ pub use cache::HeaderCache;
 pub use geo::GeoInfo;
 pub use image::Compression;
 pub use open::Cog;
-pub use read::{MAX_WINDOW_SIDE, ReadPlan};
+pub use read::{BlockKey, MAX_WINDOW_SIDE, ReadPlan, coalesce};

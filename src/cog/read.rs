@@ -72,24 +72,47 @@ impl ReadPlan {
         self.blocks.len()
     }
 
-    /// Byte ranges to fetch, coalesced: blocks closer than [`COALESCE_GAP`] share one range.
+    /// Byte ranges to fetch, coalesced: blocks closer than 32 KiB share one range.
     pub fn ranges(&self) -> Vec<Range<u64>> {
-        let mut ranges: Vec<Range<u64>> = self
-            .blocks
-            .iter()
-            .map(|b| b.range.clone())
-            .filter(|r| !r.is_empty())
-            .collect();
-        ranges.sort_by_key(|r| r.start);
-        let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
-        for r in ranges {
-            match merged.last_mut() {
-                Some(last) if r.start <= last.end + COALESCE_GAP => last.end = last.end.max(r.end),
-                _ => merged.push(r),
-            }
-        }
-        merged
+        coalesce(self.blocks.iter().map(|b| b.range.clone()), COALESCE_GAP)
     }
+
+    /// Each block the window touches: its key (the same key in two plans is the same decoded samples), its
+    /// stored byte range (empty when the block is sparse) and how many rows from its top the window needs.
+    pub fn blocks(&self) -> impl ExactSizeIterator<Item = (BlockKey, Range<u64>, u64)> + '_ {
+        self.blocks.iter().map(|b| {
+            let key = BlockKey {
+                cog: self.cog,
+                image: b.image,
+                index: b.index,
+                row: b.row,
+            };
+            (key, b.range.clone(), b.rows)
+        })
+    }
+}
+
+/// Which decoded block: of which opened [`Cog`], which image (level or mask) and which block in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BlockKey {
+    cog: u64,
+    image: usize,
+    index: usize,
+    row: u64,
+}
+
+/// `ranges` sorted, empty ones dropped, and merged where they lie closer than `gap` bytes.
+pub fn coalesce(ranges: impl Iterator<Item = Range<u64>>, gap: u64) -> Vec<Range<u64>> {
+    let mut ranges: Vec<Range<u64>> = ranges.filter(|r| !r.is_empty()).collect();
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end + gap => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
 }
 
 impl Cog {
@@ -242,47 +265,109 @@ impl Cog {
     /// Fetch the stored bytes of every block of `plan`: one `get_ranges` call over the coalesced ranges (no
     /// request at all when every block is sparse or outside the raster).
     pub async fn fetch(&self, plan: &ReadPlan) -> Result<Vec<Bytes>> {
-        let ranges = plan.ranges();
-        let parts = if ranges.is_empty() {
+        let ranges: Vec<Range<u64>> = plan.blocks.iter().map(|b| b.range.clone()).collect();
+        self.fetch_ranges(&ranges, COALESCE_GAP).await
+    }
+
+    /// Fetch the bytes of each of `ranges` (an empty range gives empty bytes) in one `get_ranges` call over
+    /// them, merged where they lie closer than `gap` bytes.
+    pub async fn fetch_ranges(&self, ranges: &[Range<u64>], gap: u64) -> Result<Vec<Bytes>> {
+        let merged = coalesce(ranges.iter().cloned(), gap);
+        let parts = if merged.is_empty() {
             Vec::new()
         } else {
             self.store()?
-                .get_ranges(&self.path, &ranges)
+                .get_ranges(&self.path, &merged)
                 .await
                 .map_err(|source| Error::Store {
                     href: self.href.clone(),
                     source,
                 })?
         };
-        plan.blocks
+        ranges
             .iter()
-            .map(|b| {
-                if b.range.is_empty() {
+            .map(|r| {
+                if r.is_empty() {
                     return Ok(Bytes::new());
                 }
-                let i = ranges.partition_point(|r| r.start <= b.range.start) - 1;
-                let start = (b.range.start - ranges[i].start) as usize;
-                let end = start + (b.range.end - b.range.start) as usize;
+                let i = merged.partition_point(|m| m.start <= r.start) - 1;
+                let start = (r.start - merged[i].start) as usize;
+                let end = start + (r.end - r.start) as usize;
                 let delivered = parts.get(i).filter(|p| p.len() >= end);
                 delivered.map(|p| p.slice(start..end)).ok_or_else(|| Error::InvalidTiff {
                     href: self.href.clone(),
                     reason: format!(
-                        "bytes {:?} were not all delivered (did the file change since it was opened?)",
-                        b.range
+                        "bytes {r:?} were not all delivered (did the file change since it was opened?)"
                     ),
                 })
             })
             .collect()
     }
 
-    /// Decode the blocks `fetched` for `plan` on the decode pool and paste them into `out` (bands, height,
-    /// width; native-endian samples of [`Cog::dtype`]), filling what lies outside the raster with the fill
-    /// value (nodata, else 0). `mask`, if given (bands, height, width), gets 1 where a pixel is valid, 0
-    /// where it is outside the raster, nodata, or masked by the file's internal mask.
+    /// Decode block `key` (of a plan this Cog made) from its stored `bytes`: at least its top `rows` rows
+    /// (every row where the codec cannot stop early). What [`Cog::paste`] takes.
+    pub fn decode_block(&self, key: BlockKey, bytes: &[u8], rows: u64) -> Result<Vec<u8>> {
+        let image = self
+            .images
+            .get(key.image)
+            .filter(|_| key.cog == self.id)
+            .ok_or_else(|| Error::InvalidTiff {
+                href: self.href.clone(),
+                reason: format!("block {key:?} is not one of this file's"),
+            })?;
+        decode_block(image, key.row, rows, bytes).map_err(|reason| Error::Decode {
+            href: self.href.clone(),
+            image: image.ifd,
+            tile: key.index,
+            reason,
+        })
+    }
+
+    /// Decode the blocks `fetched` for `plan` on the decode pool and [`Cog::paste`] them into `out` and
+    /// `mask`.
     pub fn decode_into(
         &self,
         plan: &ReadPlan,
         fetched: Vec<Bytes>,
+        out: &mut [u8],
+        mask: Option<&mut [u8]>,
+    ) -> Result<()> {
+        if fetched.len() != plan.blocks.len() {
+            return Err(Error::BadRead {
+                href: self.href.clone(),
+                window: plan.window,
+                reason: format!(
+                    "{} fetched blocks for a plan of {}",
+                    fetched.len(),
+                    plan.blocks.len()
+                ),
+            });
+        }
+        let decoded: Vec<Option<Vec<u8>>> = decode_pool().install(|| {
+            plan.blocks()
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .zip(fetched)
+                .map(|((key, range, rows), bytes)| {
+                    (!range.is_empty())
+                        .then(|| self.decode_block(key, &bytes, rows))
+                        .transpose()
+                })
+                .collect::<Result<_>>()
+        })?;
+        let decoded: Vec<Option<&[u8]>> = decoded.iter().map(Option::as_deref).collect();
+        decode_pool().install(|| self.paste(plan, &decoded, out, mask))
+    }
+
+    /// Paste the `decoded` blocks of `plan` (one per block, in [`ReadPlan::blocks`] order; `None` for a
+    /// sparse block) into `out` (bands, height, width; native-endian samples of [`Cog::dtype`]), filling
+    /// what lies outside the raster with the fill value (nodata, else 0). `mask`, if given (bands, height,
+    /// width), gets 1 where a pixel is valid, 0 where it is outside the raster, nodata, or masked by the
+    /// file's internal mask. Runs on the calling thread's rayon pool, one task per band.
+    pub fn paste(
+        &self,
+        plan: &ReadPlan,
+        decoded: &[Option<&[u8]>],
         out: &mut [u8],
         mask: Option<&mut [u8]>,
     ) -> Result<()> {
@@ -294,10 +379,10 @@ impl Cog {
             reason,
         };
         let plane_px = window.pixels() as usize;
-        if plan.cog != self.id || fetched.len() != plan.blocks.len() {
+        if plan.cog != self.id || decoded.len() != plan.blocks.len() {
             return Err(bad(format!(
-                "{} fetched blocks for a plan of {} made by {} Cog",
-                fetched.len(),
+                "{} decoded blocks for a plan of {} made by {} Cog",
+                decoded.len(),
                 plan.blocks.len(),
                 if plan.cog == self.id {
                     "this"
@@ -305,6 +390,16 @@ impl Cog {
                     "another"
                 }
             )));
+        }
+        for (b, d) in plan.blocks.iter().zip(decoded) {
+            let need = b.rows as usize * self.images[b.image].decoded_row_bytes();
+            if d.is_some_and(|d| d.len() < need) || (d.is_none() && !b.range.is_empty()) {
+                return Err(bad(format!(
+                    "block {} decoded to {} bytes, {need} needed",
+                    b.index,
+                    d.map_or(0, <[u8]>::len)
+                )));
+            }
         }
         if out.len() != plane_px * nb * self.dtype.size() {
             return Err(bad(format!(
@@ -320,30 +415,10 @@ impl Cog {
                 plane_px * nb
             )));
         }
-        let decoded: Vec<Option<Vec<u8>>> = decode_pool().install(|| {
-            plan.blocks
-                .par_iter()
-                .zip(fetched)
-                .map(|(b, bytes)| {
-                    if b.range.is_empty() {
-                        return Ok(None);
-                    }
-                    let image = &self.images[b.image];
-                    decode_block(image, b.row, b.rows, &bytes)
-                        .map(Some)
-                        .map_err(|reason| Error::Decode {
-                            href: self.href.clone(),
-                            image: image.ifd,
-                            tile: b.index,
-                            reason,
-                        })
-                })
-                .collect::<Result<_>>()
-        })?;
         let paste = Paste {
             cog: self,
             plan,
-            decoded: &decoded,
+            decoded,
         };
         let size = self.dtype.size();
         let alpha = match (plan.validity, &mask) {
@@ -354,27 +429,23 @@ impl Cog {
             }
             _ => None,
         };
-        decode_pool().install(|| {
-            let planes = out
-                .par_chunks_mut(plane_px * size)
-                .zip(plan.bands.par_iter());
-            match mask {
-                Some(mask) => {
-                    planes
-                        .zip(mask.par_chunks_mut(plane_px))
-                        .for_each(|((o, &band), m)| {
-                            paste.data(o, band);
-                            let is_alpha = alpha.as_ref().is_some_and(|(a, _)| *a == band);
-                            let values: &[u8] = match &alpha {
-                                Some((_, plane)) if !is_alpha => plane,
-                                _ => o,
-                            };
-                            paste.mask(m, values, is_alpha);
-                        })
-                }
-                None => planes.for_each(|(o, &band)| paste.data(o, band)),
-            }
-        });
+        let planes = out
+            .par_chunks_mut(plane_px * size)
+            .zip(plan.bands.par_iter());
+        match mask {
+            Some(mask) => planes
+                .zip(mask.par_chunks_mut(plane_px))
+                .for_each(|((o, &band), m)| {
+                    paste.data(o, band);
+                    let is_alpha = alpha.as_ref().is_some_and(|(a, _)| *a == band);
+                    let values: &[u8] = match &alpha {
+                        Some((_, plane)) if !is_alpha => plane,
+                        _ => o,
+                    };
+                    paste.mask(m, values, is_alpha);
+                }),
+            None => planes.for_each(|(o, &band)| paste.data(o, band)),
+        }
         Ok(())
     }
 
@@ -423,7 +494,7 @@ struct Placement {
 struct Paste<'a> {
     cog: &'a Cog,
     plan: &'a ReadPlan,
-    decoded: &'a [Option<Vec<u8>>],
+    decoded: &'a [Option<&'a [u8]>],
 }
 
 impl Paste<'_> {
@@ -451,7 +522,7 @@ impl Paste<'_> {
                     width: c1.saturating_sub(c0) as usize,
                     height: r1.saturating_sub(r0) as usize,
                 };
-                Some((b, d.as_deref()?, placement))
+                Some((b, (*d)?, placement))
             })
     }
 
