@@ -100,6 +100,16 @@ impl DataType {
             DataType::F64 => f64::from_ne_bytes(arr(bytes)),
         }
     }
+
+    /// Cast every sample of `src` (this type) into `dst` (type `to`), as [`DataType::write_value`] casts.
+    pub fn cast_into(self, src: &[u8], to: DataType, dst: &mut [u8]) {
+        let samples = src
+            .chunks_exact(self.size())
+            .zip(dst.chunks_exact_mut(to.size()));
+        for (s, d) in samples {
+            to.write_value(self.read_value(s), d);
+        }
+    }
 }
 
 impl fmt::Display for DataType {

@@ -69,6 +69,20 @@ pub enum Error {
         /// What the GeoKeys say, and why we cannot use it.
         reason: String,
     },
+    /// A catalog item cannot serve what the loader was asked for (a band it lacks, a grid it is not on).
+    #[error("item {item}: {reason}")]
+    Item {
+        /// The item's id.
+        item: String,
+        /// What is missing or wrong.
+        reason: String,
+    },
+    /// The loader cannot go on: a bad configuration, or every ring slot held by batches still alive.
+    #[error("loader: {reason}")]
+    Loader {
+        /// What is wrong and what to change.
+        reason: String,
+    },
 }
 
 /// `Result` with geochips' [`Error`].

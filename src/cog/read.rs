@@ -67,6 +67,11 @@ impl ReadPlan {
         &self.window
     }
 
+    /// The 0-based bands read, in output order.
+    pub fn bands(&self) -> &[usize] {
+        &self.bands
+    }
+
     /// Number of blocks (tiles or strips, data and mask) the window touches.
     pub fn block_count(&self) -> usize {
         self.blocks.len()

@@ -1,0 +1,128 @@
+//! Batch: a filled ring slot — images [B, C, H, W], validity mask [B, H, W] — with each chip's GeoSlice,
+//! item id and transform. The slot goes back to the ring when the Batch and every export of it are dropped.
+
+use geochips_samplers::GeoSlice;
+use ndarray::{ArrayView3, ArrayView4};
+
+use crate::dtype::DataType;
+use crate::error::{Error, Result};
+use crate::grid::GeoTransform;
+use crate::ring::Lease;
+
+/// A batch of chips in a ring slot.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub(crate) lease: Lease,
+    pub(crate) index: u64,
+    pub(crate) dtype: DataType,
+    /// (chips in this batch, channels, height, width).
+    pub(crate) shape: [usize; 4],
+    pub(crate) slices: Vec<GeoSlice>,
+    pub(crate) items: Vec<String>,
+    pub(crate) transforms: Vec<GeoTransform>,
+}
+
+/// Rust sample types a batch image can be viewed as.
+pub trait Sample: Copy + 'static {
+    /// The matching [`DataType`].
+    const DTYPE: DataType;
+}
+
+macro_rules! sample {
+    ($($t:ty => $d:ident),*) => {
+        $(impl Sample for $t {
+            const DTYPE: DataType = DataType::$d;
+        })*
+    };
+}
+sample!(u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32, f32 => F32, f64 => F64);
+
+impl Batch {
+    /// Position of this batch in its epoch (0, 1, …); in unordered mode batches may arrive out of order.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// Number of chips (the batch size, or fewer for the last batch of an epoch).
+    pub fn len(&self) -> usize {
+        self.shape[0]
+    }
+
+    /// Whether the batch holds no chip.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// (chips, channels, height, width) of [`Batch::image_bytes`].
+    pub fn shape(&self) -> [usize; 4] {
+        self.shape
+    }
+
+    /// The image sample type.
+    pub fn dtype(&self) -> DataType {
+        self.dtype
+    }
+
+    /// The images as native-endian bytes, [B, C, H, W] in C order.
+    pub fn image_bytes(&self) -> &[u8] {
+        let [b, c, h, w] = self.shape;
+        &self.lease.image()[..b * c * h * w * self.dtype.size()]
+    }
+
+    /// The validity mask [B, H, W]: 1 where every band of the chip is valid, else 0.
+    pub fn mask_bytes(&self) -> &[u8] {
+        let [b, _, h, w] = self.shape;
+        &self.lease.mask()[..b * h * w]
+    }
+
+    /// The images as an ndarray view [B, C, H, W] of `T`, which must be the batch's [`Batch::dtype`].
+    pub fn image<T: Sample>(&self) -> Result<ArrayView4<'_, T>> {
+        if T::DTYPE != self.dtype {
+            return Err(Error::Loader {
+                reason: format!("batch images are {}, viewed as {}", self.dtype, T::DTYPE),
+            });
+        }
+        let bytes = self.image_bytes();
+        // SAFETY: ring slots are page-aligned, so aligned for every sample type; the length is a whole number
+        // of `T` (the slot holds `shape` samples of `dtype`, and `T` is that type); `T` is a plain number type
+        // for which every bit pattern is valid; the lease keeps the memory alive and unwritten for `&self`.
+        let samples = unsafe {
+            std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), bytes.len() / size_of::<T>())
+        };
+        Ok(ArrayView4::from_shape(self.shape, samples)
+            .expect("the slot holds exactly `shape` samples"))
+    }
+
+    /// The validity mask as an ndarray view [B, H, W].
+    pub fn mask(&self) -> ArrayView3<'_, u8> {
+        let [b, _, h, w] = self.shape;
+        ArrayView3::from_shape([b, h, w], self.mask_bytes())
+            .expect("the slot holds exactly B*H*W mask bytes")
+    }
+
+    /// Each chip's GeoSlice, in batch order.
+    pub fn slices(&self) -> &[GeoSlice] {
+        &self.slices
+    }
+
+    /// Each chip's catalog item id.
+    pub fn items(&self) -> &[String] {
+        &self.items
+    }
+
+    /// Each chip's pixel → CRS transform (to write a prediction back georeferenced).
+    pub fn transforms(&self) -> &[GeoTransform] {
+        &self.transforms
+    }
+
+    /// Whether the slot is pinned (page-locked, registered with CUDA) host memory.
+    pub fn pinned(&self) -> bool {
+        self.lease.pinned()
+    }
+
+    /// The ring lease that keeps the slot from reuse: clone it into an export (DLPack) to keep the memory
+    /// alive as long as the export lives.
+    pub fn lease(&self) -> &Lease {
+        &self.lease
+    }
+}

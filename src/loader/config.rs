@@ -1,0 +1,68 @@
+//! LoaderConfig: what a loader reads, how much it keeps in flight, and what it does on errors.
+
+use crate::dtype::DataType;
+
+/// What to do when a chip cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Stop: the iterator yields the error (naming the href and window) and ends.
+    #[default]
+    Raise,
+    /// Replace the chip by the sampler's next slice and count it in [`super::LoaderStats::skipped`].
+    Skip,
+}
+
+/// How a [`super::Loader`] reads: the defaults suit random 256² chips from local or remote COGs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoaderConfig {
+    /// Band names to stack, in order, looked up in each item's assets; `None`: every band of every asset.
+    pub bands: Option<Vec<String>>,
+    /// Chip width and height in pixels; every slice the sampler draws must have this size.
+    pub chip_size: (u32, u32),
+    /// Sample type of the batch image; `None`: the assets' own type (casting costs a copy per chip).
+    pub dtype: Option<DataType>,
+    /// Chips per batch.
+    pub batch_size: usize,
+    /// Batches being fetched and decoded ahead of the consumer.
+    pub prefetch: usize,
+    /// Ring slots: batches held by the consumer or in flight at once. At least `prefetch + 1`.
+    pub ring_slots: usize,
+    /// Range requests in flight at once.
+    pub max_requests: usize,
+    /// Fetched (compressed) bytes in flight at once.
+    pub max_bytes: u64,
+    /// Decoded tiles kept for reuse across chips, in bytes (0: no cache, and partial tiles decoded).
+    pub tile_cache_bytes: u64,
+    /// Blocks whose stored bytes lie closer than this are fetched in one range request.
+    pub coalesce_gap: u64,
+    /// Threads of the loader's own decode pool; `None`: the process's shared pool (one thread per core).
+    pub decode_threads: Option<usize>,
+    /// Value written where a pixel is not valid; `None`: the asset's nodata, else 0 (as a boundless read).
+    pub fill: Option<f64>,
+    /// What to do when a chip cannot be read.
+    pub on_error: OnError,
+    /// Batches in sampler order (`true`) or as they complete (`false`).
+    pub ordered: bool,
+}
+
+impl LoaderConfig {
+    /// The defaults for chips of `width` x `height` pixels.
+    pub fn new(width: u32, height: u32) -> LoaderConfig {
+        LoaderConfig {
+            bands: None,
+            chip_size: (width, height),
+            dtype: None,
+            batch_size: 32,
+            prefetch: 4,
+            ring_slots: 6,
+            max_requests: 256,
+            max_bytes: 256 << 20,
+            tile_cache_bytes: 256 << 20,
+            coalesce_gap: 32 << 10,
+            decode_threads: None,
+            fill: None,
+            on_error: OnError::Raise,
+            ordered: true,
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! The loader: GeoSlices from a sampler become batches of chips in a bounded ring of reusable slots.
+//!
+//! Per batch: draw `batch_size` slices, take a free ring slot (waiting if every slot is in flight or held by
+//! the consumer), plan each chip (item → assets → COG level and pixel window), fetch each distinct block once
+//! (one `get_ranges` per COG; decoded blocks in the tile cache are not fetched at all), decode the distinct
+//! blocks once on the decode pool, and paste every chip straight into its place in the slot. Up to
+//! `prefetch` batches are in flight on a tokio runtime the loader creates in the process that iterates it.
+
+mod assemble;
+mod batch;
+mod config;
+mod plan;
+mod produce;
+mod stats;
+mod tile_cache;
+
+pub use batch::{Batch, Sample};
+pub use config::{LoaderConfig, OnError};
+pub use stats::LoaderStats;
+
+use std::sync::{Arc, Mutex};
+
+use futures::Stream;
+use geochips_samplers::{Sampler, SamplerState};
+use tokio::sync::Semaphore;
+
+use crate::catalog::Catalog;
+use crate::cog::HeaderCache;
+use crate::dtype::DataType;
+use crate::error::{Error, Result};
+use crate::ring::Ring;
+use plan::{Group, layout};
+use produce::Run;
+use stats::Counters;
+use tile_cache::TileCache;
+
+/// What every task of a loader shares: the catalog, the configuration and the caches and limits.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    catalog: Arc<Catalog>,
+    config: LoaderConfig,
+    /// Per item: where each output channel comes from.
+    layouts: Vec<Vec<Group>>,
+    channels: usize,
+    dtype: DataType,
+    headers: HeaderCache,
+    tiles: TileCache,
+    counters: Counters,
+    requests: Semaphore,
+    requests_limit: u32,
+    bytes: Semaphore,
+    kib_limit: u32,
+    scratch: Scratch,
+    pool: Mutex<Option<(u32, Arc<rayon::ThreadPool>)>>,
+}
+
+/// Per-chip working buffers (samples before a cast, per-band validity), reused across chips.
+#[derive(Debug, Default)]
+struct Scratch(Mutex<Vec<(Vec<u8>, Vec<u8>)>>);
+
+impl Scratch {
+    fn take(&self) -> (Vec<u8>, Vec<u8>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    fn put(&self, buffers: (Vec<u8>, Vec<u8>)) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(buffers);
+    }
+}
+
+impl Shared {
+    /// The pool chips are decoded on: the loader's own (`decode_threads`), made once per process, or the
+    /// process's shared decode pool.
+    fn pool(&self) -> Arc<rayon::ThreadPool> {
+        let Some(threads) = self.config.decode_threads else {
+            return crate::pool::decode_pool();
+        };
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        let pid = std::process::id();
+        match &*pool {
+            Some((owner, p)) if *owner == pid => p.clone(),
+            _ => {
+                let p = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("geochips-loader-{i}"))
+                    .build()
+                    .expect("a rayon pool can be built");
+                let p = Arc::new(p);
+                // A pool inherited through fork has no threads; leak it rather than run its destructor.
+                if let Some((_, old)) = pool.replace((pid, p.clone())) {
+                    std::mem::forget(old);
+                }
+                p
+            }
+        }
+    }
+
+    /// Bytes of one ring slot's image and mask.
+    fn slot_bytes(&self) -> (usize, usize) {
+        let (w, h) = self.config.chip_size;
+        let plane = w as usize * h as usize * self.config.batch_size;
+        (plane * self.channels * self.dtype.size(), plane)
+    }
+}
+
+/// Batches of chips for a sampler's epoch: an `Iterator<Item = Result<Batch>>` (and [`Loader::stream`]).
+///
+/// Nothing starts at construction: the runtime, the decode pool and the ring are made on the first batch
+/// asked for, in the process that asks (fork safe). Iteration ends with the sampler's epoch; call
+/// [`Loader::set_epoch`] to go on.
+pub struct Loader {
+    shared: Arc<Shared>,
+    sampler: Arc<Mutex<Box<dyn Sampler>>>,
+    run: Option<Run>,
+    ring: Option<(u32, Ring)>,
+}
+
+impl std::fmt::Debug for Loader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loader")
+            .field("config", &self.shared.config)
+            .field("channels", &self.shared.channels)
+            .field("dtype", &self.shared.dtype)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Loader {
+    /// A loader of `sampler`'s slices over `catalog`. Checks that every item serves the configured bands with
+    /// one channel count and sample type.
+    pub fn new(
+        catalog: Arc<Catalog>,
+        sampler: impl Sampler + 'static,
+        config: LoaderConfig,
+    ) -> Result<Loader> {
+        let bad = |reason: String| Err(Error::Loader { reason });
+        if config.batch_size == 0
+            || config.prefetch == 0
+            || config.chip_size.0 == 0
+            || config.chip_size.1 == 0
+        {
+            return bad("batch_size, prefetch and chip_size must be positive".into());
+        }
+        if config.ring_slots <= config.prefetch {
+            return bad(format!(
+                "ring_slots ({}) must exceed prefetch ({}): one slot is the consumer's",
+                config.ring_slots, config.prefetch
+            ));
+        }
+        let Some(first) = catalog.items().first() else {
+            return bad("the catalog has no items".into());
+        };
+        let layouts: Vec<Vec<Group>> = catalog
+            .items()
+            .iter()
+            .map(|item| layout(item, config.bands.as_deref()))
+            .collect::<Result<_>>()?;
+        let channels = |groups: &[Group]| groups.iter().map(|g| g.bands.len()).sum::<usize>();
+        let source = first.assets[layouts[0][0].asset].dtype;
+        for (item, groups) in catalog.items().iter().zip(&layouts) {
+            let reason = if channels(groups) != channels(&layouts[0]) {
+                format!(
+                    "{} channels, item {} has {}",
+                    channels(groups),
+                    first.id,
+                    channels(&layouts[0])
+                )
+            } else if let Some(g) = groups.iter().find(|g| item.assets[g.asset].dtype != source) {
+                format!(
+                    "asset {} is {}, item {}'s is {source}",
+                    item.assets[g.asset].key, item.assets[g.asset].dtype, first.id
+                )
+            } else {
+                continue;
+            };
+            return Err(Error::Item {
+                item: item.id.clone(),
+                reason,
+            });
+        }
+        let requests_limit = config.max_requests.clamp(1, Semaphore::MAX_PERMITS) as u32;
+        let kib_limit = config.max_bytes.div_ceil(1024).clamp(1, u32::MAX as u64) as u32;
+        let shared = Shared {
+            channels: channels(&layouts[0]),
+            dtype: config.dtype.unwrap_or(source),
+            layouts,
+            headers: HeaderCache::default(),
+            tiles: TileCache::new(config.tile_cache_bytes),
+            counters: Counters::default(),
+            requests: Semaphore::new(requests_limit as usize),
+            requests_limit,
+            bytes: Semaphore::new(kib_limit as usize),
+            kib_limit,
+            scratch: Scratch::default(),
+            pool: Mutex::default(),
+            catalog,
+            config,
+        };
+        Ok(Loader {
+            shared: Arc::new(shared),
+            sampler: Arc::new(Mutex::new(Box::new(sampler))),
+            run: None,
+            ring: None,
+        })
+    }
+
+    /// Start epoch `epoch` from its beginning (batches of the previous epoch still in flight are dropped).
+    pub fn set_epoch(&mut self, epoch: u64) {
+        self.run = None;
+        self.lock_sampler().set_epoch(epoch);
+    }
+
+    /// Where the sampler stands: the slices drawn so far include those of batches still in flight.
+    pub fn sampler_state(&self) -> SamplerState {
+        self.lock_sampler().state()
+    }
+
+    /// The loader's counters so far.
+    pub fn stats(&self) -> LoaderStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Channels per chip.
+    pub fn channels(&self) -> usize {
+        self.shared.channels
+    }
+
+    /// The batch image sample type.
+    pub fn dtype(&self) -> DataType {
+        self.shared.dtype
+    }
+
+    /// Whether the ring's slots are pinned host memory (`None` before the first batch made the ring).
+    pub fn pinned(&self) -> Option<bool> {
+        self.ring.as_ref().map(|(_, r)| r.pinned())
+    }
+
+    /// The batches as an async stream, for a consumer already on a tokio runtime. The pipeline itself runs on
+    /// the loader's own runtime.
+    pub fn stream(&mut self) -> impl Stream<Item = Result<Batch>> + '_ {
+        let run = self.running();
+        futures::stream::poll_fn(move |cx| run.poll_next(cx))
+    }
+
+    fn lock_sampler(&self) -> std::sync::MutexGuard<'_, Box<dyn Sampler>> {
+        self.sampler.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current epoch's pipeline, started now if it is not running; the ring made once per process.
+    fn running(&mut self) -> &mut Run {
+        let pid = std::process::id();
+        if self.run.as_ref().is_some_and(|r| r.pid() != pid) {
+            // Inherited through fork: its runtime has no threads. Leak it rather than run its destructor.
+            std::mem::forget(self.run.take());
+        }
+        let ring = match &self.ring {
+            Some((owner, ring)) if *owner == pid => ring.clone(),
+            _ => {
+                let (image, mask) = self.shared.slot_bytes();
+                let ring = Ring::new(self.shared.config.ring_slots, image, mask);
+                if let Some((_, old)) = self.ring.replace((pid, ring.clone())) {
+                    std::mem::forget(old);
+                }
+                ring
+            }
+        };
+        self.run
+            .get_or_insert_with(|| Run::start(self.shared.clone(), self.sampler.clone(), ring))
+    }
+}
+
+impl Iterator for Loader {
+    type Item = Result<Batch>;
+
+    /// The next batch; `None` at the end of the epoch. Blocks while the batch is being read. Must not be called
+    /// from inside an async runtime (use [`Loader::stream`] there).
+    fn next(&mut self) -> Option<Result<Batch>> {
+        self.running().next_blocking()
+    }
+}

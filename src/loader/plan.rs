@@ -1,0 +1,127 @@
+//! The planner: a GeoSlice becomes, for each asset the chip reads, an opened COG, a pixel window at the
+//! level whose grid the slice is on, and a read plan.
+
+use std::sync::Arc;
+
+use geochips_samplers::GeoSlice;
+
+use crate::catalog::Item;
+use crate::cog::{Cog, HeaderCache, ReadPlan};
+use crate::error::{Error, Result};
+use crate::grid::GeoTransform;
+
+/// Bands read from one asset of an item, landing in consecutive output channels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Group {
+    /// Index of the asset in the item.
+    pub(crate) asset: usize,
+    /// 0-based bands of the asset, in output order.
+    pub(crate) bands: Vec<usize>,
+    /// The output channel of the first band.
+    pub(crate) first_channel: usize,
+}
+
+/// Where each output channel of `item`'s chips comes from: `bands` looked up by name in the item's assets
+/// (in asset order), or every band of every asset.
+pub(crate) fn layout(item: &Item, bands: Option<&[String]>) -> Result<Vec<Group>> {
+    let sources: Vec<(usize, usize)> = match bands {
+        None => item
+            .assets
+            .iter()
+            .enumerate()
+            .flat_map(|(a, asset)| (0..asset.bands.len()).map(move |b| (a, b)))
+            .collect(),
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                item.assets
+                    .iter()
+                    .enumerate()
+                    .find_map(|(a, asset)| {
+                        asset.bands.iter().position(|b| b == name).map(|b| (a, b))
+                    })
+                    .ok_or_else(|| Error::Item {
+                        item: item.id.clone(),
+                        reason: format!("no asset has a band named {name:?}"),
+                    })
+            })
+            .collect::<Result<_>>()?,
+    };
+    let mut groups: Vec<Group> = Vec::new();
+    for (channel, (asset, band)) in sources.into_iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if g.asset == asset => g.bands.push(band),
+            _ => groups.push(Group {
+                asset,
+                bands: vec![band],
+                first_channel: channel,
+            }),
+        }
+    }
+    Ok(groups)
+}
+
+/// One asset's share of a chip.
+#[derive(Debug)]
+pub(crate) struct Part {
+    pub(crate) cog: Arc<Cog>,
+    pub(crate) plan: ReadPlan,
+    pub(crate) first_channel: usize,
+}
+
+/// A chip ready to fetch: the transform of its pixels, and one part per asset read.
+#[derive(Debug)]
+pub(crate) struct ChipPlan {
+    pub(crate) transform: GeoTransform,
+    pub(crate) parts: Vec<Part>,
+}
+
+/// Plan `slice` over `item` with the band `groups`, opening COGs through `headers`. The slice must be in the
+/// item's CRS and on the grid of full resolution or of one overview (no resampling yet).
+pub(crate) async fn plan_chip(
+    slice: GeoSlice,
+    item: &Item,
+    groups: &[Group],
+    headers: &HeaderCache,
+) -> Result<ChipPlan> {
+    let mut parts = Vec::with_capacity(groups.len());
+    for g in groups {
+        let asset = &item.assets[g.asset];
+        let cog = headers.open(&asset.href).await?;
+        if slice.crs != asset.crs {
+            return Err(Error::Unsupported {
+                href: asset.href.clone(),
+                feature: format!(
+                    "a slice in {} over an asset in {} (reprojection is not built yet)",
+                    slice.crs, asset.crs
+                ),
+            });
+        }
+        let size = (slice.size.0 as u64, slice.size.1 as u64);
+        let on_grid = std::iter::once(None)
+            .chain((0..cog.overviews().len()).map(Some))
+            .find_map(|level| {
+                let window = cog.transform_of(level)?.window(&slice.bounds)?;
+                ((window.width, window.height) == size).then_some((level, window))
+            });
+        let Some((level, window)) = on_grid else {
+            return Err(Error::Unsupported {
+                href: asset.href.clone(),
+                feature: format!(
+                    "slice {:?} at resolution {:?} is on no level's grid (resampling is not built yet)",
+                    slice.bounds, slice.res
+                ),
+            });
+        };
+        parts.push(Part {
+            plan: cog.plan(&window, &g.bands, level)?,
+            cog,
+            first_channel: g.first_channel,
+        });
+    }
+    let b = slice.bounds;
+    Ok(ChipPlan {
+        transform: GeoTransform::new(slice.res.0, 0.0, b.minx, 0.0, -slice.res.1, b.maxy),
+        parts,
+    })
+}

@@ -1,0 +1,280 @@
+//! The producer: draws slices, takes ring slots in batch order, runs up to `prefetch` batch jobs at once on
+//! the loader's runtime, and hands finished batches to the consumer (in order, or as they complete).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use geochips_samplers::{GeoSlice, Sampler};
+use tokio::sync::mpsc;
+
+use super::batch::Batch;
+use super::config::OnError;
+use super::stats::Counters;
+use super::{Shared, assemble};
+use crate::error::{Error, Result};
+use crate::ring::{Ring, Slot};
+
+type SharedSampler = Arc<Mutex<Box<dyn Sampler>>>;
+
+/// What the consumer sees of the producer, to tell "slow" from "stuck".
+#[derive(Debug, Default)]
+struct Progress {
+    /// The producer is waiting for a free slot.
+    waiting_for_slot: AtomicBool,
+    /// Batches taken a slot and not yet handed over.
+    in_flight: AtomicUsize,
+}
+
+/// One epoch's pipeline: its runtime (with the producer task on it) and the consumer's end of the channel.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pid: u32,
+    runtime: tokio::runtime::Runtime,
+    rx: mpsc::Receiver<Result<Batch>>,
+    ring: Ring,
+    progress: Arc<Progress>,
+    shared: Arc<Shared>,
+    done: bool,
+}
+
+impl Run {
+    /// Start the producer for the sampler's current epoch.
+    pub(crate) fn start(shared: Arc<Shared>, sampler: SharedSampler, ring: Ring) -> Run {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("geochips-loader-io")
+            .enable_all()
+            .build()
+            .expect("a tokio runtime can be built");
+        let (tx, rx) = mpsc::channel(shared.config.prefetch);
+        let progress = Arc::new(Progress::default());
+        runtime.spawn(produce(
+            shared.clone(),
+            sampler,
+            ring.clone(),
+            tx,
+            progress.clone(),
+        ));
+        Run {
+            pid: std::process::id(),
+            runtime,
+            rx,
+            ring,
+            progress,
+            shared,
+            done: false,
+        }
+    }
+
+    /// The process that started this run.
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The next batch, waiting for it; an error instead of waiting forever when every ring slot is held by
+    /// batches the consumer keeps alive.
+    pub(crate) fn next_blocking(&mut self) -> Option<Result<Batch>> {
+        if self.done {
+            return None;
+        }
+        let start = Instant::now();
+        let got = loop {
+            let wait = tokio::time::timeout(Duration::from_millis(50), self.rx.recv());
+            match self.runtime.block_on(wait) {
+                Ok(got) => break got,
+                Err(_) if self.stuck() => {
+                    break Some(Err(Error::Loader {
+                        reason: format!(
+                            "all {} ring slots are held by batches still alive: drop batches (and their \
+                             exports) before asking for more, or raise ring_slots",
+                            self.ring.slots()
+                        ),
+                    }));
+                }
+                Err(_) => {}
+            }
+        };
+        Counters::time(&self.shared.counters.consumer_wait_ns, start.elapsed());
+        self.note(got)
+    }
+
+    /// Poll for the next batch (the async stream).
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Batch>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        self.rx.poll_recv(cx).map(|got| self.note(got))
+    }
+
+    /// Whether the producer cannot go on until the consumer drops a batch.
+    fn stuck(&self) -> bool {
+        self.progress.waiting_for_slot.load(SeqCst)
+            && self.progress.in_flight.load(SeqCst) == 0
+            && self.rx.is_empty()
+            && self.ring.free() == 0
+    }
+
+    /// Count a delivered batch; remember the end of the epoch, or an error (the run stops after it).
+    fn note(&mut self, got: Option<Result<Batch>>) -> Option<Result<Batch>> {
+        match &got {
+            Some(Ok(batch)) => {
+                Counters::add(&self.shared.counters.batches, 1);
+                Counters::add(&self.shared.counters.chips, batch.len() as u64);
+            }
+            Some(Err(_)) | None => self.done = true,
+        }
+        got
+    }
+}
+
+/// Up to `n` slices from the sampler.
+fn draw(sampler: &SharedSampler, n: usize) -> Vec<GeoSlice> {
+    let mut sampler = sampler.lock().unwrap_or_else(|e| e.into_inner());
+    sampler.by_ref().take(n).collect()
+}
+
+/// The producer task: batch jobs in flight, at most `prefetch`, each with its slot taken in batch order (so
+/// no later batch can hold the slot an earlier one waits for); finished batches sent in order or as done.
+async fn produce(
+    shared: Arc<Shared>,
+    sampler: SharedSampler,
+    ring: Ring,
+    tx: mpsc::Sender<Result<Batch>>,
+    progress: Arc<Progress>,
+) {
+    let mut jobs = FuturesUnordered::new();
+    let mut ready: BTreeMap<u64, Result<Batch>> = BTreeMap::new();
+    let (mut next_index, mut next_out, mut exhausted) = (0u64, 0u64, false);
+    loop {
+        let finished = if !exhausted && jobs.len() < shared.config.prefetch {
+            progress.waiting_for_slot.store(true, SeqCst);
+            let start = Instant::now();
+            tokio::select! {
+                biased;
+                Some(done) = jobs.next(), if !jobs.is_empty() => {
+                    progress.waiting_for_slot.store(false, SeqCst);
+                    done
+                }
+                slot = ring.acquire_async() => {
+                    progress.waiting_for_slot.store(false, SeqCst);
+                    Counters::time(&shared.counters.wait_slot_ns, start.elapsed());
+                    let slices = draw(&sampler, shared.config.batch_size);
+                    if slices.is_empty() {
+                        exhausted = true;
+                    } else {
+                        progress.in_flight.fetch_add(1, SeqCst);
+                        let job = job(shared.clone(), sampler.clone(), slices, slot, next_index);
+                        let index = next_index;
+                        let handle = tokio::spawn(job);
+                        jobs.push(async move { (index, handle.await) });
+                        next_index += 1;
+                    }
+                    continue;
+                }
+            }
+        } else {
+            match jobs.next().await {
+                Some(done) => done,
+                None => break,
+            }
+        };
+        let (index, joined) = finished;
+        let result = joined.unwrap_or_else(|e| {
+            Err(Error::Loader {
+                reason: format!("a batch task failed: {e}"),
+            })
+        });
+        ready.insert(index, result);
+        loop {
+            let key = if shared.config.ordered {
+                next_out
+            } else {
+                match ready.keys().next() {
+                    Some(k) => *k,
+                    None => break,
+                }
+            };
+            let Some(result) = ready.remove(&key) else {
+                break;
+            };
+            next_out += 1;
+            let start = Instant::now();
+            let failed = result.is_err();
+            let sent = tx.send(result).await;
+            progress.in_flight.fetch_sub(1, SeqCst);
+            Counters::time(&shared.counters.wait_consumer_ns, start.elapsed());
+            if sent.is_err() || failed {
+                return;
+            }
+        }
+    }
+}
+
+/// One batch: fill `slot` with the chips of `slices`; with `on_error = skip`, failed chips are replaced by
+/// the sampler's next slices (and the batch shortened if the epoch runs out).
+async fn job(
+    shared: Arc<Shared>,
+    sampler: SharedSampler,
+    mut slices: Vec<GeoSlice>,
+    mut slot: Slot,
+    index: u64,
+) -> Result<Batch> {
+    let mut transforms = vec![None; slices.len()];
+    let mut positions: Vec<usize> = (0..slices.len()).collect();
+    let mut pending = slices.clone();
+    let mut dropped = Vec::new();
+    while !positions.is_empty() {
+        let filled;
+        (slot, filled) = assemble::fill(&shared, &pending, &positions, slot).await;
+        let mut failed = Vec::new();
+        for (&p, result) in positions.iter().zip(filled) {
+            match (result, shared.config.on_error) {
+                (Ok(t), _) => transforms[p] = Some(t),
+                (Err(e), OnError::Raise) => return Err(e),
+                (Err(_), OnError::Skip) => {
+                    Counters::add(&shared.counters.skipped, 1);
+                    failed.push(p);
+                }
+            }
+        }
+        pending = draw(&sampler, failed.len());
+        dropped.extend(failed.drain(pending.len()..));
+        for (&p, s) in failed.iter().zip(&pending) {
+            slices[p] = *s;
+        }
+        positions = failed;
+    }
+    let keep: Vec<usize> = (0..slices.len()).filter(|p| !dropped.contains(p)).collect();
+    let shape = shared.slot_bytes();
+    let (chip_image, chip_mask) = (
+        shape.0 / shared.config.batch_size,
+        shape.1 / shared.config.batch_size,
+    );
+    let (image, mask) = slot.parts_mut();
+    for (to, &from) in keep.iter().enumerate().filter(|(to, from)| to != *from) {
+        image.copy_within(from * chip_image..(from + 1) * chip_image, to * chip_image);
+        mask.copy_within(from * chip_mask..(from + 1) * chip_mask, to * chip_mask);
+    }
+    let slices: Vec<GeoSlice> = keep.iter().map(|&p| slices[p]).collect();
+    let (w, h) = shared.config.chip_size;
+    Ok(Batch {
+        lease: slot.freeze(),
+        index,
+        dtype: shared.dtype,
+        shape: [slices.len(), shared.channels, h as usize, w as usize],
+        items: slices
+            .iter()
+            .map(|s| shared.catalog.items()[s.item].id.clone())
+            .collect(),
+        transforms: keep
+            .iter()
+            .map(|&p| transforms[p].expect("every kept chip was filled"))
+            .collect(),
+        slices,
+    })
+}

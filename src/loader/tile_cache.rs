@@ -1,0 +1,84 @@
+//! The decoded-tile cache: blocks decoded once and reused by every chip of a loader that needs them, least
+//! recently used evicted first, bounded in bytes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use crate::cog::BlockKey;
+
+/// Decoded blocks by key, at most `limit` bytes of samples.
+#[derive(Debug)]
+pub(crate) struct TileCache {
+    limit: u64,
+    inner: Mutex<Lru>,
+}
+
+#[derive(Debug, Default)]
+struct Lru {
+    tick: u64,
+    bytes: u64,
+    by_key: HashMap<BlockKey, (Arc<Vec<u8>>, u64)>,
+    by_use: BTreeMap<u64, BlockKey>,
+}
+
+impl TileCache {
+    /// A cache of at most `limit` bytes (0: holds nothing).
+    pub(crate) fn new(limit: u64) -> TileCache {
+        TileCache {
+            limit,
+            inner: Mutex::default(),
+        }
+    }
+
+    /// Whether the cache can hold anything.
+    pub(crate) fn enabled(&self) -> bool {
+        self.limit > 0
+    }
+
+    /// The decoded block `key`, marked as just used.
+    pub(crate) fn get(&self, key: &BlockKey) -> Option<Arc<Vec<u8>>> {
+        let mut lru = self.lock();
+        let tick = lru.next_tick();
+        let (block, used) = lru.by_key.get_mut(key)?;
+        let (block, old) = (block.clone(), std::mem::replace(used, tick));
+        lru.by_use.remove(&old);
+        lru.by_use.insert(tick, *key);
+        Some(block)
+    }
+
+    /// Keep `block` under `key`, evicting the least recently used blocks beyond the limit. A block larger
+    /// than the whole limit is not kept.
+    pub(crate) fn insert(&self, key: BlockKey, block: Arc<Vec<u8>>) {
+        let size = block.len() as u64;
+        if size > self.limit {
+            return;
+        }
+        let mut lru = self.lock();
+        let tick = lru.next_tick();
+        if let Some((old, used)) = lru.by_key.insert(key, (block, tick)) {
+            lru.bytes -= old.len() as u64;
+            lru.by_use.remove(&used);
+        }
+        lru.by_use.insert(tick, key);
+        lru.bytes += size;
+        while lru.bytes > self.limit {
+            let Some((_, oldest)) = lru.by_use.pop_first() else {
+                break;
+            };
+            if let Some((gone, _)) = lru.by_key.remove(&oldest) {
+                lru.bytes -= gone.len() as u64;
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Lru> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Lru {
+    fn next_tick(&mut self) -> u64 {
+        self.tick += 1;
+        self.tick
+    }
+}
