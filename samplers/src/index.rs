@@ -1,0 +1,176 @@
+//! A uniform grid of buckets over rectangles, per CRS: which rectangles may contain a point.
+
+use crate::Bounds;
+
+/// Rectangles in groups (one group per CRS), bucketed on one uniform grid per group.
+#[derive(Debug, Clone)]
+pub(crate) struct BucketIndex {
+    grids: Vec<Grid>,
+}
+
+#[derive(Debug, Clone)]
+struct Grid {
+    x0: f64,
+    y0: f64,
+    inv_cw: f64,
+    inv_ch: f64,
+    nx: usize,
+    ny: usize,
+    /// Bucket `k`'s rectangles are `entries[starts[k]..starts[k + 1]]`.
+    starts: Vec<u32>,
+    entries: Vec<u32>,
+}
+
+const MAX_SIDE: usize = 2048;
+
+impl BucketIndex {
+    /// The index of `rects`, where rectangle `i` belongs to group `groups[i]` (groups numbered `0..n_groups`).
+    pub(crate) fn new(rects: &[Bounds], groups: &[u32], n_groups: usize) -> BucketIndex {
+        let grids = (0..n_groups as u32)
+            .map(|g| {
+                let members: Vec<usize> = (0..rects.len()).filter(|&i| groups[i] == g).collect();
+                Grid::new(rects, &members)
+            })
+            .collect();
+        BucketIndex { grids }
+    }
+
+    /// The rectangles of `group` that may contain the point `(x, y)` (a superset; test them).
+    #[inline]
+    pub(crate) fn candidates(&self, group: u32, x: f64, y: f64) -> &[u32] {
+        let g = &self.grids[group as usize];
+        let cx = ((x - g.x0) * g.inv_cw).floor();
+        let cy = ((y - g.y0) * g.inv_ch).floor();
+        if !(cx >= 0.0 && cy >= 0.0 && (cx as usize) < g.nx && (cy as usize) < g.ny) {
+            return &[];
+        }
+        let k = cy as usize * g.nx + cx as usize;
+        &g.entries[g.starts[k] as usize..g.starts[k + 1] as usize]
+    }
+}
+
+impl Grid {
+    fn new(rects: &[Bounds], members: &[usize]) -> Grid {
+        if members.is_empty() {
+            return Grid {
+                x0: 0.0,
+                y0: 0.0,
+                inv_cw: 1.0,
+                inv_ch: 1.0,
+                nx: 1,
+                ny: 1,
+                starts: vec![0, 0],
+                entries: vec![],
+            };
+        }
+        let mut b = rects[members[0]];
+        for &i in members {
+            let r = rects[i];
+            b = Bounds::new(
+                b.minx.min(r.minx),
+                b.miny.min(r.miny),
+                b.maxx.max(r.maxx),
+                b.maxy.max(r.maxy),
+            );
+        }
+        // Buckets the size of a median rectangle: each rectangle lands in about four buckets.
+        let median = |f: fn(&Bounds) -> f64| {
+            let mut v: Vec<f64> = members.iter().map(|&i| f(&rects[i])).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let side = |extent: f64, cell: f64| ((extent / cell).ceil() as usize).clamp(1, MAX_SIDE);
+        let nx = side(
+            b.width(),
+            median(Bounds::width)
+                .max(b.width() * 1e-9)
+                .max(f64::MIN_POSITIVE),
+        );
+        let ny = side(
+            b.height(),
+            median(Bounds::height)
+                .max(b.height() * 1e-9)
+                .max(f64::MIN_POSITIVE),
+        );
+        // Slightly larger than the union so that its far edges fall inside the last bucket.
+        let cw = b.width().max(f64::MIN_POSITIVE) * (1.0 + 1e-9) / nx as f64;
+        let ch = b.height().max(f64::MIN_POSITIVE) * (1.0 + 1e-9) / ny as f64;
+        let cell =
+            |v: f64, o: f64, c: f64, n: usize| (((v - o) / c).floor().max(0.0) as usize).min(n - 1);
+        let span = |r: &Bounds| {
+            (
+                cell(r.minx, b.minx, cw, nx),
+                cell(r.maxx, b.minx, cw, nx),
+                cell(r.miny, b.miny, ch, ny),
+                cell(r.maxy, b.miny, ch, ny),
+            )
+        };
+        let mut counts = vec![0u32; nx * ny + 1];
+        for &i in members {
+            let (x0, x1, y0, y1) = span(&rects[i]);
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    counts[y * nx + x + 1] += 1;
+                }
+            }
+        }
+        for k in 1..counts.len() {
+            counts[k] += counts[k - 1];
+        }
+        let starts = counts.clone();
+        let mut fill = counts;
+        let mut entries = vec![0u32; *starts.last().unwrap() as usize];
+        for &i in members {
+            let (x0, x1, y0, y1) = span(&rects[i]);
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    let k = y * nx + x;
+                    entries[fill[k] as usize] = i as u32;
+                    fill[k] += 1;
+                }
+            }
+        }
+        Grid {
+            x0: b.minx,
+            y0: b.miny,
+            inv_cw: 1.0 / cw,
+            inv_ch: 1.0 / ch,
+            nx,
+            ny,
+            starts,
+            entries,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rectangle_containing_a_point_is_a_candidate() {
+        let rects: Vec<Bounds> = (0..50)
+            .map(|i| {
+                let x = (i % 10) as f64 * 7.0;
+                let y = (i / 10) as f64 * 9.0;
+                Bounds::new(x, y, x + 10.0 + (i % 3) as f64, y + 12.0)
+            })
+            .collect();
+        let groups: Vec<u32> = (0..50).map(|i| (i % 2) as u32).collect();
+        let idx = BucketIndex::new(&rects, &groups, 2);
+        for px in 0..80 {
+            for py in 0..60 {
+                let (x, y) = (px as f64 + 0.5, py as f64 + 0.25);
+                for g in 0..2u32 {
+                    let c = idx.candidates(g, x, y);
+                    for (i, r) in rects.iter().enumerate() {
+                        let inside = r.minx <= x && x <= r.maxx && r.miny <= y && y <= r.maxy;
+                        if inside && groups[i] == g {
+                            assert!(c.contains(&(i as u32)), "rect {i} at ({x}, {y})");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
