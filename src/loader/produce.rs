@@ -84,7 +84,8 @@ impl Run {
         }
         let start = Instant::now();
         let got = loop {
-            let wait = tokio::time::timeout(Duration::from_millis(50), self.rx.recv());
+            let rx = &mut self.rx;
+            let wait = async { tokio::time::timeout(Duration::from_millis(50), rx.recv()).await };
             match self.runtime.block_on(wait) {
                 Ok(got) => break got,
                 Err(_) if self.stuck() => {

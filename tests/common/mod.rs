@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use geochips::write::{CogOptions, write_cog};
-use geochips::{Asset, Catalog, Cog, Crs, DataType, GeoSlice, GeoTransform, Interval, Item, runtime};
+use geochips::{
+    Asset, Catalog, Cog, Crs, DataType, GeoSlice, GeoTransform, Interval, Item, runtime,
+};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 /// A fresh, empty directory for one test.
@@ -20,7 +22,13 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 /// Write `count` seeded u16 COGs of `bands` bands, `width` x `height` px, 10 m pixels in EPSG:32631, 256-px
 /// tiles, one overview; item `i` lies `i * 3000` m east of the first, so neighbours overlap. Every third
 /// item has nodata 0 (and some zero pixels).
-pub fn write_scenes(dir: &Path, count: usize, bands: usize, width: usize, height: usize) -> Vec<PathBuf> {
+pub fn write_scenes(
+    dir: &Path,
+    count: usize,
+    bands: usize,
+    width: usize,
+    height: usize,
+) -> Vec<PathBuf> {
     (0..count)
         .map(|i| {
             let mut rng = StdRng::seed_from_u64(i as u64);
@@ -99,7 +107,8 @@ pub fn reference(catalog: &Catalog, slice: &GeoSlice) -> (Vec<u8>, Vec<u8>) {
     let bands: Vec<usize> = (0..cog.count()).collect();
     let mut out = vec![0u8; cog.buffer_len(&window, bands.len())];
     let mut mask = vec![0u8; window.pixels() as usize * bands.len()];
-    runtime::block_on(cog.read_window(&window, &bands, None, &mut out, Some(&mut mask))).expect("read");
+    runtime::block_on(cog.read_window(&window, &bands, None, &mut out, Some(&mut mask)))
+        .expect("read");
     let plane = window.pixels() as usize;
     let chip_mask = (0..plane)
         .map(|p| (0..bands.len()).all(|b| mask[b * plane + p] == 1) as u8)
