@@ -77,11 +77,17 @@ impl Cuda {
         // SAFETY: `dst` is a device allocation of at least src.len() bytes; `src` is a live host slice; a
         // context is current (pushed by the caller). cuCtxSynchronize makes each copy complete before timing.
         unsafe {
-            check("cuMemcpyHtoD", (self.memcpy_htod)(dst, src.as_ptr().cast(), src.len()))?;
+            check(
+                "cuMemcpyHtoD",
+                (self.memcpy_htod)(dst, src.as_ptr().cast(), src.len()),
+            )?;
             check("cuCtxSynchronize", (self.ctx_synchronize)())?;
             let t = Instant::now();
             for _ in 0..reps {
-                check("cuMemcpyHtoD", (self.memcpy_htod)(dst, src.as_ptr().cast(), src.len()))?;
+                check(
+                    "cuMemcpyHtoD",
+                    (self.memcpy_htod)(dst, src.as_ptr().cast(), src.len()),
+                )?;
             }
             check("cuCtxSynchronize", (self.ctx_synchronize)())?;
             Ok((src.len() * reps) as f64 / t.elapsed().as_secs_f64() / 1e9)
@@ -100,7 +106,10 @@ fn measure(ring: &Ring) -> Result<(), String> {
     // allocation freed, on every path after it succeeds.
     unsafe {
         check("cuDeviceGet", (cuda.device_get)(&mut dev, 0))?;
-        check("cuDevicePrimaryCtxRetain", (cuda.primary_ctx_retain)(&mut ctx, dev))?;
+        check(
+            "cuDevicePrimaryCtxRetain",
+            (cuda.primary_ctx_retain)(&mut ctx, dev),
+        )?;
         check("cuCtxPushCurrent", (cuda.ctx_push)(ctx))?;
     }
     // SAFETY: a context is current; out-pointer to a local.
