@@ -50,7 +50,7 @@ fn allocation_page_aligned_sizes_writable() {
         for (n, l) in held.iter().enumerate() {
             assert!(l.image().iter().all(|&b| b == n as u8 + 1));
             assert!(l.mask().iter().all(|&b| b == n as u8 + 100));
-            assert!(!l.pinned());
+            assert_eq!(l.pinned(), ring.pinned());
         }
         // Regions of different slots do not overlap.
         let mut spans: Vec<(usize, usize)> = held
@@ -439,6 +439,25 @@ fn no_pin_env_disables_pinning() {
         stdout.contains("1 passed"),
         "the child test did not run: {stdout}"
     );
+}
+
+#[test]
+fn pinning_survives_create_drop_cycles() {
+    // With a driver: each ring registers its slots and unregisters them when its storage drops (else the
+    // allocator's reuse of the same addresses would fail with CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED).
+    // The last handle is a Lease dropped on a thread that has no CUDA context current.
+    let first = Ring::new(2, 1 << 20, 4096);
+    let pinned = first.pinned();
+    drop(first);
+    for _ in 0..10 {
+        let ring = Ring::new(2, 1 << 20, 4096);
+        assert_eq!(ring.pinned(), pinned, "{}", ring.pin_status());
+        assert_eq!(ring.pin_status().starts_with("pinned: "), pinned);
+        let lease = ring.acquire().freeze();
+        assert_eq!(lease.pinned(), pinned);
+        drop(ring);
+        thread::spawn(move || drop(lease)).join().unwrap();
+    }
 }
 
 #[test]

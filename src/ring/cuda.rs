@@ -51,7 +51,7 @@ impl Driver {
         // SAFETY: loading the CUDA driver runs its initialisers, which have no preconditions on us. We never
         // unload it (the Driver lives in a static OnceLock).
         let lib = unsafe { libloading::Library::new(LIBRARY) }
-            .map_err(|e| format!("no CUDA driver ({LIBRARY}: {e})"))?;
+            .map_err(|e| format!("no CUDA driver ({e})"))?;
         // SAFETY (each `sym` call): the function types below are the CUDA driver API's C signatures, with
         // CUresult = int, CUdevice = int, CUcontext = pointer, and size_t = usize.
         let driver = unsafe {
