@@ -310,8 +310,15 @@ impl Cog {
     }
 
     /// Decode block `key` (of a plan this Cog made) from its stored `bytes`: at least its top `rows` rows
-    /// (every row where the codec cannot stop early). What [`Cog::paste`] takes.
-    pub fn decode_block(&self, key: BlockKey, bytes: &[u8], rows: u64) -> Result<Vec<u8>> {
+    /// (every row where the codec cannot stop early). What [`Cog::paste`] takes. `reuse` is a buffer whose
+    /// allocation the decoder may keep (pass `Vec::new()` for none).
+    pub fn decode_block(
+        &self,
+        key: BlockKey,
+        bytes: &[u8],
+        rows: u64,
+        reuse: Vec<u8>,
+    ) -> Result<Vec<u8>> {
         let image = self
             .images
             .get(key.image)
@@ -320,7 +327,7 @@ impl Cog {
                 href: self.href.clone(),
                 reason: format!("block {key:?} is not one of this file's"),
             })?;
-        decode_block(image, key.row, rows, bytes).map_err(|reason| Error::Decode {
+        decode_block(image, key.row, rows, bytes, reuse).map_err(|reason| Error::Decode {
             href: self.href.clone(),
             image: image.ifd,
             tile: key.index,
@@ -355,7 +362,7 @@ impl Cog {
                 .zip(fetched)
                 .map(|((key, range, rows), bytes)| {
                     (!range.is_empty())
-                        .then(|| self.decode_block(key, &bytes, rows))
+                        .then(|| self.decode_block(key, &bytes, rows, Vec::new()))
                         .transpose()
                 })
                 .collect::<Result<_>>()

@@ -192,9 +192,12 @@ async fn decode_missing(
         let out: Vec<(usize, Result<Arc<Vec<u8>>>)> = jobs
             .into_par_iter()
             .map(|(i, cog, key, rows, bytes)| {
-                let block = cog.decode_block(key, &bytes, rows).map(Arc::new);
+                let reuse = shared2.blocks.take();
+                let block = cog.decode_block(key, &bytes, rows, reuse).map(Arc::new);
                 if let (true, Ok(block)) = (whole, &block) {
-                    shared2.tiles.insert(key, block.clone());
+                    for evicted in shared2.tiles.insert(key, block.clone()) {
+                        shared2.blocks.give(evicted);
+                    }
                 }
                 (i, block)
             })

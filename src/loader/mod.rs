@@ -51,7 +51,38 @@ pub(crate) struct Shared {
     bytes: Semaphore,
     kib_limit: u32,
     scratch: Scratch,
+    blocks: BlockPool,
     pool: Mutex<Option<(u32, Arc<rayon::ThreadPool>)>>,
+}
+
+/// Decoded-block buffers no chip needs any more, kept (up to [`BlockPool::LIMIT`] bytes) for the next
+/// decodes, so steady-state decoding allocates nothing.
+#[derive(Debug, Default)]
+struct BlockPool(Mutex<(Vec<Vec<u8>>, usize)>);
+
+impl BlockPool {
+    /// Bytes of buffers kept at most.
+    const LIMIT: usize = 32 << 20;
+
+    /// A buffer to decode into (empty when the pool is).
+    fn take(&self) -> Vec<u8> {
+        let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let buffer = pool.0.pop().unwrap_or_default();
+        pool.1 -= buffer.capacity();
+        buffer
+    }
+
+    /// Keep `block`'s buffer if nothing else holds it and the pool has room.
+    fn give(&self, block: Arc<Vec<u8>>) {
+        let Ok(buffer) = Arc::try_unwrap(block) else {
+            return;
+        };
+        let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.1 + buffer.capacity() <= Self::LIMIT {
+            pool.1 += buffer.capacity();
+            pool.0.push(buffer);
+        }
+    }
 }
 
 /// Per-chip working buffers (samples before a cast, per-band validity), reused across chips.
@@ -199,6 +230,7 @@ impl Loader {
             bytes: Semaphore::new(kib_limit as usize),
             kib_limit,
             scratch: Scratch::default(),
+            blocks: BlockPool::default(),
             pool: Mutex::default(),
             catalog,
             config,

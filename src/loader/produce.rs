@@ -47,6 +47,9 @@ impl Run {
     pub(crate) fn start(shared: Arc<Shared>, sampler: SharedSampler, ring: Ring) -> Run {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            // Local-file reads run on blocking threads; few of them keep the allocator's per-thread arenas
+            // (and so RSS) from multiplying.
+            .max_blocking_threads(4)
             .thread_name("geochips-loader-io")
             .enable_all()
             .build()

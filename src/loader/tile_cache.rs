@@ -46,18 +46,20 @@ impl TileCache {
         Some(block)
     }
 
-    /// Keep `block` under `key`, evicting the least recently used blocks beyond the limit. A block larger
-    /// than the whole limit is not kept.
-    pub(crate) fn insert(&self, key: BlockKey, block: Arc<Vec<u8>>) {
+    /// Keep `block` under `key`, evicting the least recently used blocks beyond the limit; returns the
+    /// evicted blocks. A block larger than the whole limit is not kept.
+    pub(crate) fn insert(&self, key: BlockKey, block: Arc<Vec<u8>>) -> Vec<Arc<Vec<u8>>> {
         let size = block.len() as u64;
+        let mut evicted = Vec::new();
         if size > self.limit {
-            return;
+            return evicted;
         }
         let mut lru = self.lock();
         let tick = lru.next_tick();
         if let Some((old, used)) = lru.by_key.insert(key, (block, tick)) {
             lru.bytes -= old.len() as u64;
             lru.by_use.remove(&used);
+            evicted.push(old);
         }
         lru.by_use.insert(tick, key);
         lru.bytes += size;
@@ -67,8 +69,10 @@ impl TileCache {
             };
             if let Some((gone, _)) = lru.by_key.remove(&oldest) {
                 lru.bytes -= gone.len() as u64;
+                evicted.push(gone);
             }
         }
+        evicted
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Lru> {

@@ -1,5 +1,6 @@
 //! The lossless byte codecs of TIFF: DEFLATE, LZW, ZSTD and PackBits. Each fills exactly the output bytes
-//! it is asked for (the rows a read needs) or says why it could not.
+//! it is asked for (the rows a read needs) or says why it could not, into a buffer the caller may recycle
+//! (`out`: cleared, then grown only if too small).
 
 use std::cell::RefCell;
 
@@ -7,16 +8,21 @@ use std::cell::RefCell;
 /// stream, so a read that needs only the top rows of a block can stop early: where less than 60% of the
 /// block is needed a streaming inflate (zlib-rs) stops after `keep` bytes, otherwise libdeflate (faster per
 /// byte, whole streams only) inflates it all.
-pub(crate) fn inflate(data: &[u8], len: usize, keep: usize) -> Result<Vec<u8>, String> {
+pub(crate) fn inflate(
+    data: &[u8],
+    len: usize,
+    keep: usize,
+    out: Vec<u8>,
+) -> Result<Vec<u8>, String> {
     thread_local! {
         static INFLATER: RefCell<libdeflater::Decompressor> = RefCell::new(libdeflater::Decompressor::new());
     }
     if keep * 10 < len * 6 {
-        let mut out = vec![0u8; keep];
+        let mut out = zeroed(out, keep);
         let n = flate_prefix(data, &mut out)?;
         return full(out, n, "DEFLATE");
     }
-    let mut out = vec![0u8; len];
+    let mut out = zeroed(out, len);
     let n = INFLATER
         .with(|d| d.borrow_mut().zlib_decompress(data, &mut out))
         .or_else(|e| match e {
@@ -38,7 +44,7 @@ fn flate_prefix(data: &[u8], out: &mut [u8]) -> Result<usize, String> {
 }
 
 /// Decode TIFF LZW (MSB-first with early change; the old LSB-first flavour where libtiff detects it).
-pub(crate) fn lzw(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
+pub(crate) fn lzw(data: &[u8], len: usize, out: Vec<u8>) -> Result<Vec<u8>, String> {
     use weezl::{BitOrder, decode::Decoder};
     // libtiff's test for the pre-5.0 "compat" encoding: a first code of 256 written LSB-first.
     let mut decoder = if data.len() >= 2 && data[0] == 0 && data[1] & 1 == 1 {
@@ -46,7 +52,7 @@ pub(crate) fn lzw(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
     } else {
         Decoder::with_tiff_size_switch(BitOrder::Msb, 8)
     };
-    let mut out = vec![0u8; len];
+    let mut out = zeroed(out, len);
     let mut written = 0;
     let mut input = data;
     while written < len {
@@ -63,15 +69,16 @@ pub(crate) fn lzw(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
 }
 
 /// Decode a ZSTD frame of exactly `len` bytes.
-pub(crate) fn zstd(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
-    let mut out = vec![0u8; len];
+pub(crate) fn zstd(data: &[u8], len: usize, out: Vec<u8>) -> Result<Vec<u8>, String> {
+    let mut out = zeroed(out, len);
     let n = zstd::bulk::decompress_to_buffer(data, &mut out).map_err(|e| format!("ZSTD: {e}"))?;
     full(out, n, "ZSTD")
 }
 
 /// Decode PackBits run-length data into exactly `len` bytes.
-pub(crate) fn packbits(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(len);
+pub(crate) fn packbits(data: &[u8], len: usize, mut out: Vec<u8>) -> Result<Vec<u8>, String> {
+    out.clear();
+    out.reserve(len);
     let mut i = 0;
     while out.len() < len && i < data.len() {
         let n = data[i] as i8;
@@ -92,6 +99,13 @@ pub(crate) fn packbits(data: &[u8], len: usize) -> Result<Vec<u8>, String> {
     full(out, n, "PackBits")
 }
 
+/// `out` cleared and refilled with `n` zero bytes (its allocation kept when large enough).
+pub(crate) fn zeroed(mut out: Vec<u8>, n: usize) -> Vec<u8> {
+    out.clear();
+    out.resize(n, 0);
+    out
+}
+
 /// `out` if the codec produced all of it, else an error naming the shortfall.
 fn full(out: Vec<u8>, written: usize, codec: &str) -> Result<Vec<u8>, String> {
     if written < out.len() {
@@ -107,6 +121,11 @@ fn full(out: Vec<u8>, written: usize, codec: &str) -> Result<Vec<u8>, String> {
 mod tests {
     use super::*;
 
+    /// A recycled buffer with stale contents: the codecs must overwrite it.
+    fn dirty() -> Vec<u8> {
+        vec![0xA5; 3_000]
+    }
+
     #[test]
     fn packbits_decodes_literals_and_runs() {
         // The example from the TIFF 6.0 specification.
@@ -118,9 +137,9 @@ mod tests {
             0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0xAA, 0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0x22,
             0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA,
         ];
-        assert_eq!(packbits(&data, expected.len()).unwrap(), expected);
+        assert_eq!(packbits(&data, expected.len(), dirty()).unwrap(), expected);
         assert!(
-            packbits(&data, expected.len() + 1)
+            packbits(&data, expected.len() + 1, dirty())
                 .unwrap_err()
                 .contains("ends after 24")
         );
@@ -132,22 +151,28 @@ mod tests {
         let z = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
         let mut packed = vec![0u8; 20_000];
         let n = { z }.zlib_compress(&raw, &mut packed).unwrap();
-        assert_eq!(inflate(&packed[..n], raw.len(), raw.len()).unwrap(), raw);
+        assert_eq!(
+            inflate(&packed[..n], raw.len(), raw.len(), dirty()).unwrap(),
+            raw
+        );
         // Early stop (streaming) and whole-stream inflate then cut (libdeflate) give the same prefix.
         assert_eq!(
-            inflate(&packed[..n], raw.len(), 2_000).unwrap(),
+            inflate(&packed[..n], raw.len(), 2_000, dirty()).unwrap(),
             raw[..2_000]
         );
         assert_eq!(
-            inflate(&packed[..n], raw.len(), 9_000).unwrap(),
+            inflate(&packed[..n], raw.len(), 9_000, dirty()).unwrap(),
             raw[..9_000]
         );
         // A stream longer than the block: the block's bytes are kept.
-        assert_eq!(inflate(&packed[..n], 5_000, 5_000).unwrap(), raw[..5_000]);
-        assert!(inflate(&packed[..n], 20_000, 20_000).is_err());
-        assert!(inflate(&packed[..n / 2], raw.len(), 9_000).is_err());
+        assert_eq!(
+            inflate(&packed[..n], 5_000, 5_000, dirty()).unwrap(),
+            raw[..5_000]
+        );
+        assert!(inflate(&packed[..n], 20_000, 20_000, dirty()).is_err());
+        assert!(inflate(&packed[..n / 2], raw.len(), 9_000, dirty()).is_err());
         let zs = ::zstd::bulk::compress(&raw, 3).unwrap();
-        assert_eq!(zstd(&zs, raw.len()).unwrap(), raw);
+        assert_eq!(zstd(&zs, raw.len(), dirty()).unwrap(), raw);
     }
 
     #[test]
@@ -156,7 +181,7 @@ mod tests {
         let packed = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
             .encode(&raw)
             .unwrap();
-        assert_eq!(lzw(&packed, raw.len()).unwrap(), raw);
-        assert!(lzw(&packed[..packed.len() / 2], raw.len()).is_err());
+        assert_eq!(lzw(&packed, raw.len(), dirty()).unwrap(), raw);
+        assert!(lzw(&packed[..packed.len() / 2], raw.len(), dirty()).is_err());
     }
 }

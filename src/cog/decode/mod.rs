@@ -54,17 +54,25 @@ fn predictor(image: &Image) -> u16 {
 /// as stored; 16-bit floats widened to f32; or 1-bit rows padded to whole bytes for masks. Codecs that can
 /// stop early (none, DEFLATE, LZW, PackBits) stop after `needed` rows; the others give every row stored
 /// ([`Image::block_rows`]).
+/// `out` is a buffer to decode into (any contents; its allocation is reused where the codec allows).
 pub(crate) fn decode_block(
     image: &Image,
     row: u64,
     needed: u64,
     data: &[u8],
+    out: Vec<u8>,
 ) -> Result<Vec<u8>, String> {
-    std::panic::catch_unwind(|| decode_unguarded(image, row, needed, data))
+    std::panic::catch_unwind(|| decode_unguarded(image, row, needed, data, out))
         .unwrap_or_else(|_| Err(format!("{} decoder panicked", image.compression.name())))
 }
 
-fn decode_unguarded(image: &Image, row: u64, needed: u64, data: &[u8]) -> Result<Vec<u8>, String> {
+fn decode_unguarded(
+    image: &Image,
+    row: u64,
+    needed: u64,
+    data: &[u8],
+    out: Vec<u8>,
+) -> Result<Vec<u8>, String> {
     let samples = check_supported(image)?;
     let width = image.tile_width as usize;
     let rows = image.block_rows(row) as usize;
@@ -80,17 +88,22 @@ fn decode_unguarded(image: &Image, row: u64, needed: u64, data: &[u8]) -> Result
         row_bytes * (needed as usize).clamp(1, rows),
     );
     let mut block = match image.compression {
-        Compression::None if data.len() >= keep => data[..keep].to_vec(),
+        Compression::None if data.len() >= keep => {
+            let mut out = out;
+            out.clear();
+            out.extend_from_slice(&data[..keep]);
+            out
+        }
         Compression::None => {
             return Err(format!(
                 "{} stored bytes for a {len}-byte block",
                 data.len()
             ));
         }
-        Compression::Deflate => codecs::inflate(data, len, keep)?,
-        Compression::Lzw => codecs::lzw(data, keep)?,
-        Compression::Zstd => codecs::zstd(data, len)?,
-        Compression::PackBits => codecs::packbits(data, keep)?,
+        Compression::Deflate => codecs::inflate(data, len, keep, out)?,
+        Compression::Lzw => codecs::lzw(data, keep, out)?,
+        Compression::Zstd => codecs::zstd(data, len, out)?,
+        Compression::PackBits => codecs::packbits(data, keep, out)?,
         Compression::Jpeg => {
             let ycbcr = image.photometric == 6;
             return jpeg::decode(
