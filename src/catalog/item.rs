@@ -76,7 +76,9 @@ impl Item {
             .assets
             .iter()
             .map(Asset::res)
-            .fold((f64::INFINITY, f64::INFINITY), |a, r| (a.0.min(r.0), a.1.min(r.1)));
+            .fold((f64::INFINITY, f64::INFINITY), |a, r| {
+                (a.0.min(r.0), a.1.min(r.1))
+            });
         Footprint {
             item: index,
             crs: self.crs,
