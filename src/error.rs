@@ -83,6 +83,23 @@ pub enum Error {
         /// What is wrong and what to change.
         reason: String,
     },
+    /// A transform between CRSs failed: an unknown EPSG code, or a point the projection cannot take.
+    #[error("{crs}: transform failed: {reason}")]
+    Transform {
+        /// The CRS (or "from -> to" pair).
+        crs: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A catalog source or file could not be used: a malformed STAC or GeoParquet file, an item whose
+    /// assets disagree, a bad option.
+    #[error("{path}: {reason}")]
+    Catalog {
+        /// The file, href or item (credentials hidden).
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// `Result` with geochips' [`Error`].

@@ -41,7 +41,7 @@ pub mod write;
 #[cfg(feature = "python")]
 mod python;
 
-pub use catalog::{Asset, Catalog, Item};
+pub use catalog::{Asset, BuildOptions, BuildReport, Catalog, Item};
 pub use cog::{Cog, HeaderCache};
 pub use crs::Crs;
 pub use dtype::DataType;

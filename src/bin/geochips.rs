@@ -1,12 +1,16 @@
-//! The `geochips` command: `info` describes a GeoTIFF as gdalinfo would, `demo` builds a small dataset and
-//! streams random chips out of it.
+//! The `geochips` command: `info` describes a GeoTIFF as gdalinfo would, `catalog` builds a GeoParquet
+//! catalog from COG headers, `demo` builds a small dataset and streams random chips out of it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
 use geochips::Cog;
+use geochips::catalog::{BuildOptions, Catalog};
 use geochips::demo::{DemoDataset, random_chips};
+use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +29,29 @@ enum Command {
     Info {
         /// A local path, file://, s3://, gs://, az:// or http(s):// href.
         href: String,
+    },
+    /// Build a GeoParquet catalog by reading COG headers only; bad files are listed with their reasons.
+    Catalog {
+        /// Sources: local files, directories or globs; object-store hrefs or prefixes (s3://bucket/scenes/);
+        /// STAC ItemCollection files (.json).
+        #[arg(required = true)]
+        sources: Vec<String>,
+        /// Where to write the catalog (GeoParquet 1.1).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Regex matched against file names; its named group `date` holds the date (non-matching files are
+        /// passed over).
+        #[arg(long)]
+        filename_regex: Option<String>,
+        /// chrono (strftime) format of the regex's date group.
+        #[arg(long, default_value = "%Y%m%d")]
+        date_format: String,
+        /// Stop at the first bad file instead of listing it.
+        #[arg(long)]
+        fail_fast: bool,
+        /// Headers read at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
     },
     /// Build a small seeded COG dataset (once) and stream random chips out of it, printing chips/s.
     Demo {
@@ -50,6 +77,23 @@ enum Command {
 async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Info { href } => info(&href).await,
+        Command::Catalog {
+            sources,
+            output,
+            filename_regex,
+            date_format,
+            fail_fast,
+            concurrency,
+        } => {
+            let options = BuildOptions {
+                concurrency,
+                fail_fast,
+                filename_regex,
+                date_format,
+                ..BuildOptions::default()
+            };
+            catalog(&sources, &output, options).await
+        }
         Command::Demo {
             dir,
             chips,
@@ -65,6 +109,36 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn catalog(
+    sources: &[String],
+    output: &std::path::Path,
+    mut options: BuildOptions,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} headers {elapsed} {msg}")
+            .expect("a valid template"),
+    );
+    let b = bar.clone();
+    options.progress = Some(Arc::new(move |done, total| {
+        b.set_length(total as u64);
+        b.set_position(done as u64);
+    }));
+    let (catalog, report) = Catalog::build(sources, &options).await?;
+    bar.finish();
+    for failure in &report.failures {
+        eprintln!("left out: {failure}");
+    }
+    catalog.write(output)?;
+    println!(
+        "{} items, {} failures, {} files passed over by the filename regex -> {}",
+        catalog.len(),
+        report.failures.len(),
+        report.skipped,
+        output.display()
+    );
+    Ok(())
 }
 
 async fn info(href: &str) -> Result<(), Box<dyn std::error::Error>> {

@@ -1,26 +1,72 @@
-//! The catalog: items (scenes) and their assets (COGs), built by reading headers only.
+//! The catalog: items (scenes) and their assets (COGs), built by reading headers only, kept as GeoParquet,
+//! queried by place and time.
+//!
+//! ```no_run
+//! # async fn run() -> geochips::Result<()> {
+//! use geochips::catalog::{BuildOptions, Catalog};
+//! use geochips::{Bounds, Crs, Interval};
+//! let (catalog, report) = Catalog::build(&["s3://bucket/scenes/"], &BuildOptions::default()).await?;
+//! for failure in &report.failures {
+//!     eprintln!("left out: {failure}");
+//! }
+//! catalog.write("catalog.parquet")?;
+//! let hits = catalog.query(&Bounds::new(2.0, 48.0, 3.0, 49.0), Crs::from_epsg(4326), &Interval::OPEN)?;
+//! # Ok(()) }
+//! ```
 
+mod build;
+mod datetime;
+mod geoparquet;
 mod item;
+mod query;
+mod remote;
+mod slices;
+mod sources;
+mod stac;
+mod wkb;
 
+pub use build::{BuildOptions, BuildReport, Failure, Progress};
+pub use datetime::{FilenameDates, parse_with_format};
 pub use item::{Asset, Item};
+pub use slices::{slices_to_geoparquet, write_slices};
 
-use geochips_samplers::Footprint;
+use geochips_samplers::{Bounds, Crs, Footprint, Interval};
 
-/// A set of items, each with its assets, footprint and time interval.
+use crate::error::Result;
+
+/// A set of items, each with its assets, footprint and time interval, indexed for queries.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     items: Vec<Item>,
+    index: query::Index,
+}
+
+impl PartialEq for Catalog {
+    fn eq(&self, other: &Catalog) -> bool {
+        self.items == other.items
+    }
 }
 
 impl Catalog {
     /// A catalog holding `items`.
     pub fn from_items(items: Vec<Item>) -> Catalog {
-        Catalog { items }
+        let index = query::Index::new(&items);
+        Catalog { items, index }
     }
 
     /// All items, in catalog order (an item's index is its position here).
     pub fn items(&self) -> &[Item] {
         &self.items
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the catalog holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
     }
 
     /// The footprints samplers draw from, one per item, in catalog order.
@@ -31,4 +77,29 @@ impl Catalog {
             .map(|(i, item)| item.footprint(i))
             .collect()
     }
+
+    /// Indices (ascending) of the items whose EPSG:4326 footprint box shares area with `bounds` (given in
+    /// `crs`, transformed with densified edges) and whose interval meets `interval`. Errors for a CRS
+    /// without a known EPSG definition.
+    pub fn query(&self, bounds: &Bounds, crs: Crs, interval: &Interval) -> Result<Vec<usize>> {
+        let bounds = query::to_4326(bounds, crs)?;
+        Ok(self.index.query_4326(&self.items, &bounds, interval))
+    }
+
+    /// A new catalog of the items for which `keep` is true, in the same order (indices change).
+    pub fn filter(&self, keep: impl Fn(&Item) -> bool) -> Catalog {
+        Catalog::from_items(self.items.iter().filter(|i| keep(i)).cloned().collect())
+    }
+}
+
+/// The smallest box holding every one of `boxes` (inverted, empty, when there is none).
+pub(crate) fn union(boxes: impl IntoIterator<Item = Bounds>) -> Bounds {
+    boxes.into_iter().fold(crate::crs::bounds_of(&[]), |u, b| {
+        Bounds::new(
+            u.minx.min(b.minx),
+            u.miny.min(b.miny),
+            u.maxx.max(b.maxx),
+            u.maxy.max(b.maxy),
+        )
+    })
 }
