@@ -101,11 +101,17 @@ impl GridSampler {
             let size = options.size.to_pixels(fp.res);
             let st = stride.to_pixels(fp.res);
             let stride = (st.0 as i64, st.1 as i64);
+            // Enough chips to reach the far edge; with Pad and a stride larger than the chip, none may start
+            // past that edge.
+            let edge = options.edge;
             let count = |extent: i64, chip: u32, step: i64| -> u64 {
                 if extent <= chip as i64 {
-                    1
-                } else {
-                    ((extent - chip as i64) as u64).div_ceil(step as u64) + 1
+                    return 1;
+                }
+                let n = ((extent - chip as i64) as u64).div_ceil(step as u64) + 1;
+                match edge {
+                    Edge::Clamp => n,
+                    Edge::Pad => n.min((extent as u64).div_ceil(step as u64)),
                 }
             };
             let extent = (c1 - c0, r1 - r0);
