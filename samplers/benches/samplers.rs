@@ -5,8 +5,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use geochips_samplers::{
-    Bounds, ChipSize, Crs, Footprint, GridOptions, GridSampler, Interval, RandomOptions, RandomSampler, Sampler,
-    Weighting,
+    Bounds, ChipSize, Crs, Footprint, GridOptions, GridSampler, Interval, RandomOptions,
+    RandomSampler, Sampler, Weighting,
 };
 use std::hint::black_box;
 
@@ -67,9 +67,24 @@ fn samplers(c: &mut Criterion) {
         RandomSampler::new(&fps, o).unwrap()
     };
     draw(c, "random_uniform_10k_items", random(Weighting::Uniform, 1));
-    draw(c, "random_item_area_10k_items", random(Weighting::ItemArea, 1));
-    draw(c, "random_uniform_8_per_neighbourhood", random(Weighting::Uniform, 8));
-    let grid = GridSampler::new(&fps, GridOptions { size: ChipSize::pixels(256), ..Default::default() }).unwrap();
+    draw(
+        c,
+        "random_item_area_10k_items",
+        random(Weighting::ItemArea, 1),
+    );
+    draw(
+        c,
+        "random_uniform_8_per_neighbourhood",
+        random(Weighting::Uniform, 8),
+    );
+    let grid = GridSampler::new(
+        &fps,
+        GridOptions {
+            size: ChipSize::pixels(256),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     draw(c, "grid_10k_items", grid);
 }
 

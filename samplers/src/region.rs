@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::alias::Alias;
-use crate::index::BucketIndex;
+use crate::index::{BucketIndex, Entry};
 use crate::raster::Raster;
 use crate::rng::SliceRng;
 use crate::{Bounds, ChipSize, Footprint, Interval, Polygon, SamplerError, Weighting};
@@ -141,10 +141,9 @@ impl Region {
                 valid_share: 1.0,
             });
         }
-        let rects: Vec<Bounds> = sites.iter().map(|s| s.raster.fp.bounds).collect();
-        let groups: Vec<u32> = sites.iter().map(|s| s.group).collect();
+        let n_groups = crs_numbers.len();
         let mut region = Region {
-            index: BucketIndex::new(&rects, &groups, crs_numbers.len()),
+            index: index(&sites, n_groups),
             sites,
             members,
             alias: None,
@@ -154,6 +153,8 @@ impl Region {
             min_times: spec.min_times.max(1),
         };
         region.probe();
+        // Again, now that the index's flags can say which sites propose.
+        region.index = index(&region.sites, n_groups);
         let weights: Vec<f64> = region
             .sites
             .iter()
@@ -225,11 +226,10 @@ impl Region {
         self.min_times <= 1 || self.times_covering(site.group, b, &mut Vec::new()) >= self.min_times
     }
 
-    /// Whether `site` could hold the chip `b`: contains it, or its centre when boundless.
+    /// Whether the indexed site `e` could hold the chip `b`: contains it, or its centre when boundless.
     #[inline]
-    fn holds(&self, site: &Site, b: &Bounds) -> bool {
-        let f = &site.raster.fp.bounds;
-        let tol = 1e-6 * (site.raster.fp.res.0 + site.raster.fp.res.1);
+    fn holds(&self, e: &Entry, b: &Bounds) -> bool {
+        let (f, tol) = (&e.rect, e.tol);
         if self.boundless {
             let (x, y) = ((b.minx + b.maxx) / 2.0, (b.miny + b.maxy) / 2.0);
             f.minx - tol <= x && x <= f.maxx + tol && f.miny - tol <= y && y <= f.maxy + tol
@@ -246,9 +246,8 @@ impl Region {
     fn proposers_holding(&self, group: u32, b: &Bounds) -> u64 {
         let (x, y) = ((b.minx + b.maxx) / 2.0, (b.miny + b.maxy) / 2.0);
         let mut n = 0;
-        for &j in self.index.candidates(group, x, y) {
-            let s = &self.sites[j as usize];
-            if s.proposes && self.holds(s, b) {
+        for e in self.index.candidates(group, x, y) {
+            if e.flag && self.holds(e, b) {
                 n += 1;
             }
         }
@@ -260,9 +259,9 @@ impl Region {
     pub(crate) fn times_covering(&self, group: u32, b: &Bounds, out: &mut Vec<u32>) -> usize {
         out.clear();
         let (x, y) = ((b.minx + b.maxx) / 2.0, (b.miny + b.maxy) / 2.0);
-        for &j in self.index.candidates(group, x, y) {
-            let s = &self.sites[j as usize];
-            if self.holds(s, b) {
+        for e in self.index.candidates(group, x, y) {
+            if self.holds(e, b) {
+                let s = &self.sites[e.id as usize];
                 out.extend(s.m0..s.m1);
             }
         }
@@ -375,4 +374,16 @@ fn positions(
     let (c0, nc) = range(a, b, size.0)?;
     let (r0, nr) = range(top, bottom, size.1)?;
     Some((c0, nc, r0, nr))
+}
+
+/// The bucket index of `sites`, flagged with whether each proposes.
+fn index(sites: &[Site], n_groups: usize) -> BucketIndex {
+    let rects: Vec<Bounds> = sites.iter().map(|s| s.raster.fp.bounds).collect();
+    let tols: Vec<f64> = sites
+        .iter()
+        .map(|s| 1e-6 * (s.raster.fp.res.0 + s.raster.fp.res.1))
+        .collect();
+    let flags: Vec<bool> = sites.iter().map(|s| s.proposes).collect();
+    let groups: Vec<u32> = sites.iter().map(|s| s.group).collect();
+    BucketIndex::new(&rects, &tols, &flags, &groups, n_groups)
 }
