@@ -73,6 +73,39 @@ impl BucketIndex {
     }
 }
 
+impl BucketIndex {
+    /// Ids of the rectangles of `group` that meet the closed rectangle `r`, sorted, into `out`.
+    pub(crate) fn overlapping(&self, group: u32, r: &Bounds, out: &mut Vec<u32>) {
+        out.clear();
+        let g = &self.grids[group as usize];
+        let cell = |v: f64, o: f64, inv: f64, n: usize| {
+            (((v - o) * inv).floor().max(0.0) as usize).min(n - 1)
+        };
+        let (x0, x1) = (
+            cell(r.minx, g.x0, g.inv_cw, g.nx),
+            cell(r.maxx, g.x0, g.inv_cw, g.nx),
+        );
+        let (y0, y1) = (
+            cell(r.miny, g.y0, g.inv_ch, g.ny),
+            cell(r.maxy, g.y0, g.inv_ch, g.ny),
+        );
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let k = y * g.nx + x;
+                for e in &g.entries[g.starts[k] as usize..g.starts[k + 1] as usize] {
+                    let q = &e.rect;
+                    if q.minx <= r.maxx && r.minx <= q.maxx && q.miny <= r.maxy && r.miny <= q.maxy
+                    {
+                        out.push(e.id);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
 impl Grid {
     fn new(rects: &[Bounds], members: &[usize], entry: &dyn Fn(usize) -> Entry) -> Grid {
         if members.is_empty() {
