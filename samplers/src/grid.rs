@@ -142,8 +142,12 @@ impl GridSampler {
         *self.starts.last().unwrap()
     }
 
-    /// Slice number `id` (`id < total()`) of the epoch.
-    pub fn slice(&mut self, id: u64) -> GeoSlice {
+    /// Slice number `id` of the epoch (unsharded numbering); `None` past the last.
+    pub fn slice(&mut self, id: u64) -> Option<GeoSlice> {
+        (id < self.total()).then(|| self.slice_at(id))
+    }
+
+    fn slice_at(&mut self, id: u64) -> GeoSlice {
         let k = if self.starts[self.last] <= id && id < self.starts[self.last + 1] {
             self.last
         } else {
@@ -184,7 +188,7 @@ impl Iterator for GridSampler {
 
     fn next(&mut self) -> Option<GeoSlice> {
         let id = self.progress.next_id()?;
-        Some(self.slice(id))
+        Some(self.slice_at(id))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

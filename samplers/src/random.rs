@@ -60,6 +60,14 @@ impl Default for RandomOptions {
 /// Slice `i` of an epoch is a pure function of `(seed, epoch, i)`: sharding takes every `count`-th slice (or
 /// neighbourhood group), and [`Sampler::restore`] is O(1). Footprints in different CRSs are different places.
 /// When no chip fits anywhere, the sampler is empty (`epoch_len() == 0`).
+///
+/// Cost: under [`Weighting::Uniform`] a draw is retried as often as the mean number of distinct footprints
+/// covering a place (footprints with identical bounds and resolution, the dates of one tile, count once), and
+/// outside a footprint's exclusive core each try counts the footprints holding the chip. A tiled catalog draws
+/// at millions of slices per second; many overlapping scenes with differing bounds (years of Landsat scenes of
+/// one path/row) are slower in proportion to that overlap — [`Weighting::ItemArea`] does not pay it.
+/// Chips are snapped to the chosen item's grid, so "uniform" holds over each grid's chip positions; where
+/// overlapping items have different grids, the coverage count is taken for the chosen item's chip.
 #[derive(Debug, Clone)]
 pub struct RandomSampler {
     region: Region,
@@ -134,8 +142,13 @@ impl RandomSampler {
         })
     }
 
-    /// Slice number `id` of the current epoch (unsharded numbering), whatever the shard and position.
-    pub fn slice(&mut self, id: u64) -> GeoSlice {
+    /// Slice number `id` of the current epoch (unsharded numbering), whatever the shard and position; `None`
+    /// past the epoch's length.
+    pub fn slice(&mut self, id: u64) -> Option<GeoSlice> {
+        (id < self.progress.total()).then(|| self.slice_at(id))
+    }
+
+    fn slice_at(&mut self, id: u64) -> GeoSlice {
         if self.per_group == 1 {
             let mut rng = self.keys.0.at(id);
             let p = self.region.draw(&mut rng);
@@ -221,7 +234,7 @@ impl Iterator for RandomSampler {
 
     fn next(&mut self) -> Option<GeoSlice> {
         let id = self.progress.next_id()?;
-        Some(self.slice(id))
+        Some(self.slice_at(id))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

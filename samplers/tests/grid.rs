@@ -154,3 +154,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_roi_limits_the_grid_to_its_box_in_its_crs_only() {
+    use geochips_samplers::{Bounds, Crs, Polygon};
+    let fps = vec![
+        footprint(0, 32631, 0.0, 100.0, 100, 100, 1.0, 0),
+        footprint(1, 32632, 0.0, 100.0, 100, 100, 1.0, 0),
+    ];
+    let roi =
+        Polygon::rectangle(Crs::from_epsg(32631), Bounds::new(10.5, 60.0, 50.0, 90.0)).unwrap();
+    let opts = GridOptions {
+        size: ChipSize::pixels(10),
+        roi: Some(roi),
+        ..Default::default()
+    };
+    let mut g = GridSampler::new(&fps, opts).unwrap();
+    let slices: Vec<_> = g.by_ref().collect();
+    // Item 0: columns 10..50 (snapped outward from 10.5), rows 10..40: 4 × 3 chips; item 1 whole: 100.
+    assert_eq!(slices.iter().filter(|s| s.item == 0).count(), 12);
+    assert_eq!(slices.iter().filter(|s| s.item == 1).count(), 100);
+    for s in slices.iter().filter(|s| s.item == 0) {
+        assert!(
+            within(&s.bounds, &Bounds::new(10.0, 60.0, 50.0, 90.0)),
+            "{s:?}"
+        );
+    }
+    assert_eq!(g.slice(111), Some(slices[111]));
+    assert_eq!(g.slice(112), None);
+}

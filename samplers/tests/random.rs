@@ -346,3 +346,21 @@ fn bad_options_are_errors_not_panics() {
     bad[0].res = (0.0, 1.0);
     assert!(RandomSampler::new(&bad, RandomOptions::default()).is_err());
 }
+
+#[test]
+fn any_slice_can_be_drawn_directly_by_its_id() {
+    let fps = two_overlapping_items();
+    let opts = RandomOptions {
+        size: ChipSize::pixels(10),
+        length: Some(50),
+        seed: 11,
+        chips_per_neighbourhood: 4,
+        ..Default::default()
+    };
+    let mut s = RandomSampler::new(&fps, opts).unwrap();
+    let all: Vec<_> = s.by_ref().collect();
+    for id in [49u64, 0, 17, 18, 3] {
+        assert_eq!(s.slice(id), Some(all[id as usize]));
+    }
+    assert_eq!(s.slice(50), None);
+}
