@@ -364,3 +364,46 @@ fn any_slice_can_be_drawn_directly_by_its_id() {
     }
     assert_eq!(s.slice(50), None);
 }
+
+#[test]
+fn where_three_items_overlap_each_place_is_still_drawn_equally_often() {
+    // A = [0,100]², B shifted 50 east, C shifted 50 north (and 30 east): places held by 1, 2 or 3 items.
+    let fps = vec![
+        footprint(0, 32631, 0.0, 100.0, 100, 100, 1.0, 0),
+        footprint(1, 32631, 50.0, 100.0, 100, 100, 1.0, 0),
+        footprint(2, 32631, 30.0, 150.0, 100, 100, 1.0, 0),
+    ];
+    let chip = 10u32;
+    // Oracle: every chip position of the union (top-left corners on the shared 1 m grid), by how many items
+    // hold it.
+    let holders = |x: f64, y: f64| {
+        let b = Bounds::new(x, y - chip as f64, x + chip as f64, y);
+        fps.iter().filter(|f| within(&b, &f.bounds)).count()
+    };
+    let mut places = [0.0f64; 3];
+    for x in 0..=200 {
+        for y in 0..=200 {
+            let n = holders(x as f64, y as f64);
+            if n > 0 {
+                places[n - 1] += 1.0;
+            }
+        }
+    }
+    let total: f64 = places.iter().sum();
+    let expected = places.map(|p| p / total);
+    let opts = RandomOptions {
+        size: ChipSize::pixels(chip),
+        length: Some(60_000),
+        seed: 5,
+        ..Default::default()
+    };
+    let mut obs = [0.0; 3];
+    for s in RandomSampler::new(&fps, opts).unwrap() {
+        obs[holders(s.bounds.minx, s.bounds.maxy) - 1] += 1.0;
+    }
+    let chi2 = chi_square(&obs, &expected);
+    assert!(
+        chi2 < CHI2_2DF_P001,
+        "χ² = {chi2}: observed {obs:?}, expected shares {expected:?}"
+    );
+}
