@@ -172,8 +172,10 @@ impl Region {
                 } else {
                     (s.m1 - s.m0) as f64
                 };
+                // The area of all positions, not only the valid ones: rejecting invalid positions then leaves
+                // every valid one equally likely across sites.
                 if s.proposes {
-                    s.nc as f64 * s.nr as f64 * pixel * s.valid_share * stack
+                    s.nc as f64 * s.nr as f64 * pixel * stack
                 } else {
                     0.0
                 }

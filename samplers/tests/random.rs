@@ -407,3 +407,48 @@ fn where_three_items_overlap_each_place_is_still_drawn_equally_often() {
         "χ² = {chi2}: observed {obs:?}, expected shares {expected:?}"
     );
 }
+
+#[test]
+fn an_roi_keeps_the_draw_uniform_over_the_valid_positions_of_all_items() {
+    // Two separate items; a triangular roi covers much of A and a small corner of B.
+    let fps = vec![
+        footprint(0, 32631, 0.0, 100.0, 100, 100, 1.0, 0),
+        footprint(1, 32631, 200.0, 100.0, 100, 100, 1.0, 0),
+    ];
+    let triangle = [(0.0, 0.0), (260.0, 0.0), (0.0, 100.0)];
+    let roi = Polygon::new(Crs::from_epsg(32631), triangle.to_vec()).unwrap();
+    let chip = 8u32;
+    let mut valid = [0.0f64; 2];
+    for (k, fp) in fps.iter().enumerate() {
+        for col in 0..=(100 - chip) {
+            for row in 0..=(100 - chip) {
+                let (x, y) = (fp.bounds.minx + col as f64, fp.bounds.maxy - row as f64);
+                valid[k] += f64::from(in_triangle(
+                    &Bounds::new(x, y - chip as f64, x + chip as f64, y),
+                    &triangle,
+                ));
+            }
+        }
+    }
+    let opts = RandomOptions {
+        size: ChipSize::pixels(chip),
+        length: Some(40_000),
+        seed: 8,
+        roi: Some(roi),
+        ..Default::default()
+    };
+    let mut obs = [0.0; 2];
+    for s in RandomSampler::new(&fps, opts).unwrap() {
+        assert!(in_triangle(&s.bounds, &triangle));
+        obs[s.item] += 1.0;
+    }
+    let n = obs[0] + obs[1];
+    let total = valid[0] + valid[1];
+    let chi2: f64 = (0..2)
+        .map(|k| (obs[k] - n * valid[k] / total).powi(2) / (n * valid[k] / total))
+        .sum();
+    assert!(
+        valid[1] > 0.0 && chi2 < 10.83,
+        "χ² = {chi2}: observed {obs:?}, valid positions {valid:?}"
+    );
+}
