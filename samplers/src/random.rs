@@ -19,7 +19,8 @@ pub struct RandomOptions {
     /// Seed of the whole sequence. Default 0.
     pub seed: u64,
     /// Region of interest: chips lie inside this polygon. Only footprints in the polygon's CRS are constrained
-    /// (see [`Polygon`]); those in other CRSs are sampled whole.
+    /// (see [`Polygon`]); those in other CRSs are sampled whole. An item whose chip positions in the roi's box
+    /// fail the polygon test on all of a 16×16 probe lattice is left out (the roi touches only a sliver of it).
     pub roi: Option<Polygon>,
     /// Time of interest: footprints whose interval does not meet it are left out. Default all of time.
     pub toi: Interval,
