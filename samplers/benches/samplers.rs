@@ -77,6 +77,30 @@ fn samplers(c: &mut Criterion) {
         "random_uniform_8_per_neighbourhood",
         random(Weighting::Uniform, 8),
     );
+    // The worst case for uniform weighting: 100 scenes of one place whose bounds all differ (a jitter of up to
+    // 3 km), so every place is held by ~100 distinct footprints.
+    let jittered: Vec<Footprint> = (0..100)
+        .map(|i| {
+            let (dx, dy) = ((i * 37 % 300) as f64 * 10.0, (i * 91 % 300) as f64 * 10.0);
+            Footprint {
+                item: i,
+                crs: Crs::from_epsg(32631),
+                bounds: Bounds::new(dx, dy, dx + 109_800.0, dy + 109_800.0),
+                res: (10.0, 10.0),
+                interval: Interval::instant(i as i64),
+            }
+        })
+        .collect();
+    let o = RandomOptions {
+        size: ChipSize::pixels(256),
+        length: Some(1 << 40),
+        ..Default::default()
+    };
+    draw(
+        c,
+        "random_uniform_100_jittered_scenes",
+        RandomSampler::new(&jittered, o).unwrap(),
+    );
     let grid = GridSampler::new(
         &fps,
         GridOptions {

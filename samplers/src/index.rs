@@ -59,7 +59,7 @@ impl BucketIndex {
         BucketIndex { grids }
     }
 
-    /// The rectangles of `group` that may contain the point `(x, y)` (a superset; test them).
+    /// The rectangles of `group` that may contain the point `(x, y)` (a superset; test them), in increasing id.
     #[inline]
     pub(crate) fn candidates(&self, group: u32, x: f64, y: f64) -> &[Entry] {
         let g = &self.grids[group as usize];
@@ -220,6 +220,7 @@ mod tests {
                 let (x, y) = (px as f64 + 0.5, py as f64 + 0.25);
                 for g in 0..2u32 {
                     let c = idx.candidates(g, x, y);
+                    assert!(c.windows(2).all(|w| w[0].id < w[1].id), "sorted by id");
                     for (i, r) in rects.iter().enumerate() {
                         let inside = r.minx <= x && x <= r.maxx && r.miny <= y && y <= r.maxy;
                         if inside && groups[i] == g {

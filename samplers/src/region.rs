@@ -2,11 +2,11 @@
 //!
 //! Footprints with the same CRS, bounds and resolution (the time steps of one tile) are merged into one *site*
 //! whose *members* they are. A draw picks a site with probability proportional to the area of its valid chip
-//! positions, a position in it, and — under [`Weighting::Uniform`] — accepts it with probability `1/n`, `n` the
-//! number of sites of that CRS that could hold the same chip. That rejection step makes every location of the
-//! union equally likely however many footprints overlap there (the expected number of tries is the mean overlap,
-//! counting a stack once). Counting needs a bucket-index query, except in a site's *core* — the positions no
-//! other site can hold, found once at construction — where `n = 1` is known: most draws of a tiled catalog.
+//! positions, a position in it, and — under [`Weighting::Uniform`] — accepts it only if the site *owns* the chip:
+//! no lower-numbered site of that CRS could hold the same chip. Every place has one owner, so that rejection step
+//! makes every location of the union equally likely however many footprints overlap there (the expected number of
+//! tries is the mean overlap, counting a stack once). Ownership needs a bucket-index query, except in a site's
+//! *core* — the positions no other site can hold, found once at construction: most draws of a tiled catalog.
 
 use std::collections::HashMap;
 
@@ -250,8 +250,26 @@ impl Region {
         }
     }
 
-    /// Number of sites that draws start from and that could hold `b` (at least 1).
+    /// Whether site `si` owns the chip `b`: no lower-numbered site that draws start from could hold it.
+    ///
+    /// Each place has exactly one owner, so accepting a proposal only from its owner makes every place of the
+    /// union equally likely. A rejection usually stops at the first entry of the bucket (they are sorted by site).
     #[inline]
+    fn owns(&self, si: u32, group: u32, b: &Bounds) -> bool {
+        let (x, y) = ((b.minx + b.maxx) / 2.0, (b.miny + b.maxy) / 2.0);
+        for e in self.index.candidates(group, x, y) {
+            if e.id >= si {
+                break;
+            }
+            if e.flag && self.holds(e, b) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Number of sites that draws start from and that could hold `b` (at least 1).
+    #[cfg(test)]
     fn proposers_holding(&self, group: u32, b: &Bounds) -> u64 {
         let (x, y) = ((b.minx + b.maxx) / 2.0, (b.miny + b.maxy) / 2.0);
         let mut n = 0;
@@ -295,20 +313,15 @@ impl Region {
             let col = s.c0 + rng.below(s.nc) as i64;
             let row = s.r0 + rng.below(s.nr) as i64;
             let b = s.raster.window(col, row, s.size.0, s.size.1);
-            if !self.valid(s, &b) {
-                continue;
-            }
             if self.uniform {
-                let (c, r) = (col, row);
-                let in_core = s.core.0 <= c && c <= s.core.1 && s.core.2 <= r && r <= s.core.3;
-                let n = if in_core {
-                    1
-                } else {
-                    self.proposers_holding(s.group, &b)
-                };
-                if n > 1 && rng.below(n) != 0 {
+                let in_core =
+                    s.core.0 <= col && col <= s.core.1 && s.core.2 <= row && row <= s.core.3;
+                if !in_core && !self.owns(si as u32, s.group, &b) {
                     continue;
                 }
+            }
+            if !self.valid(s, &b) {
+                continue;
             }
             return Placement {
                 site: si as u32,
