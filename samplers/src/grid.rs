@@ -101,11 +101,17 @@ impl GridSampler {
             let size = options.size.to_pixels(fp.res);
             let st = stride.to_pixels(fp.res);
             let stride = (st.0 as i64, st.1 as i64);
+            // Enough chips to reach the far edge; with Pad and a stride larger than the chip, none may start
+            // past that edge.
+            let edge = options.edge;
             let count = |extent: i64, chip: u32, step: i64| -> u64 {
                 if extent <= chip as i64 {
-                    1
-                } else {
-                    ((extent - chip as i64) as u64).div_ceil(step as u64) + 1
+                    return 1;
+                }
+                let n = ((extent - chip as i64) as u64).div_ceil(step as u64) + 1;
+                match edge {
+                    Edge::Clamp => n,
+                    Edge::Pad => n.min((extent as u64).div_ceil(step as u64)),
                 }
             };
             let extent = (c1 - c0, r1 - r0);
@@ -136,8 +142,12 @@ impl GridSampler {
         *self.starts.last().unwrap()
     }
 
-    /// Slice number `id` (`id < total()`) of the epoch.
-    pub fn slice(&mut self, id: u64) -> GeoSlice {
+    /// Slice number `id` of the epoch (unsharded numbering); `None` past the last.
+    pub fn slice(&mut self, id: u64) -> Option<GeoSlice> {
+        (id < self.total()).then(|| self.slice_at(id))
+    }
+
+    fn slice_at(&mut self, id: u64) -> GeoSlice {
         let k = if self.starts[self.last] <= id && id < self.starts[self.last + 1] {
             self.last
         } else {
@@ -178,7 +188,7 @@ impl Iterator for GridSampler {
 
     fn next(&mut self) -> Option<GeoSlice> {
         let id = self.progress.next_id()?;
-        Some(self.slice(id))
+        Some(self.slice_at(id))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

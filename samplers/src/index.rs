@@ -2,6 +2,18 @@
 
 use crate::Bounds;
 
+/// One rectangle in a bucket, stored inline so that a query touches one contiguous run of memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    pub(crate) rect: Bounds,
+    /// Containment tolerance for this rectangle.
+    pub(crate) tol: f64,
+    /// Index of the rectangle in the list the index was built from.
+    pub(crate) id: u32,
+    /// A flag carried for the caller.
+    pub(crate) flag: bool,
+}
+
 /// Rectangles in groups (one group per CRS), bucketed on one uniform grid per group.
 #[derive(Debug, Clone)]
 pub(crate) struct BucketIndex {
@@ -18,26 +30,38 @@ struct Grid {
     ny: usize,
     /// Bucket `k`'s rectangles are `entries[starts[k]..starts[k + 1]]`.
     starts: Vec<u32>,
-    entries: Vec<u32>,
+    entries: Vec<Entry>,
 }
 
 const MAX_SIDE: usize = 2048;
 
 impl BucketIndex {
     /// The index of `rects`, where rectangle `i` belongs to group `groups[i]` (groups numbered `0..n_groups`).
-    pub(crate) fn new(rects: &[Bounds], groups: &[u32], n_groups: usize) -> BucketIndex {
+    /// Rectangle `i` carries the tolerance `tols[i]` and the flag `flags[i]`.
+    pub(crate) fn new(
+        rects: &[Bounds],
+        tols: &[f64],
+        flags: &[bool],
+        groups: &[u32],
+        n_groups: usize,
+    ) -> BucketIndex {
         let grids = (0..n_groups as u32)
             .map(|g| {
                 let members: Vec<usize> = (0..rects.len()).filter(|&i| groups[i] == g).collect();
-                Grid::new(rects, &members)
+                Grid::new(rects, &members, &|i| Entry {
+                    rect: rects[i],
+                    tol: tols[i],
+                    id: i as u32,
+                    flag: flags[i],
+                })
             })
             .collect();
         BucketIndex { grids }
     }
 
-    /// The rectangles of `group` that may contain the point `(x, y)` (a superset; test them).
+    /// The rectangles of `group` that may contain the point `(x, y)` (a superset; test them), in increasing id.
     #[inline]
-    pub(crate) fn candidates(&self, group: u32, x: f64, y: f64) -> &[u32] {
+    pub(crate) fn candidates(&self, group: u32, x: f64, y: f64) -> &[Entry] {
         let g = &self.grids[group as usize];
         let cx = ((x - g.x0) * g.inv_cw).floor();
         let cy = ((y - g.y0) * g.inv_ch).floor();
@@ -49,8 +73,41 @@ impl BucketIndex {
     }
 }
 
+impl BucketIndex {
+    /// Ids of the rectangles of `group` that meet the closed rectangle `r`, sorted, into `out`.
+    pub(crate) fn overlapping(&self, group: u32, r: &Bounds, out: &mut Vec<u32>) {
+        out.clear();
+        let g = &self.grids[group as usize];
+        let cell = |v: f64, o: f64, inv: f64, n: usize| {
+            (((v - o) * inv).floor().max(0.0) as usize).min(n - 1)
+        };
+        let (x0, x1) = (
+            cell(r.minx, g.x0, g.inv_cw, g.nx),
+            cell(r.maxx, g.x0, g.inv_cw, g.nx),
+        );
+        let (y0, y1) = (
+            cell(r.miny, g.y0, g.inv_ch, g.ny),
+            cell(r.maxy, g.y0, g.inv_ch, g.ny),
+        );
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let k = y * g.nx + x;
+                for e in &g.entries[g.starts[k] as usize..g.starts[k + 1] as usize] {
+                    let q = &e.rect;
+                    if q.minx <= r.maxx && r.minx <= q.maxx && q.miny <= r.maxy && r.miny <= q.maxy
+                    {
+                        out.push(e.id);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
 impl Grid {
-    fn new(rects: &[Bounds], members: &[usize]) -> Grid {
+    fn new(rects: &[Bounds], members: &[usize], entry: &dyn Fn(usize) -> Entry) -> Grid {
         if members.is_empty() {
             return Grid {
                 x0: 0.0,
@@ -119,13 +176,13 @@ impl Grid {
         }
         let starts = counts.clone();
         let mut fill = counts;
-        let mut entries = vec![0u32; *starts.last().unwrap() as usize];
+        let mut entries = vec![entry(0); *starts.last().unwrap() as usize];
         for &i in members {
             let (x0, x1, y0, y1) = span(&rects[i]);
             for y in y0..=y1 {
                 for x in x0..=x1 {
                     let k = y * nx + x;
-                    entries[fill[k] as usize] = i as u32;
+                    entries[fill[k] as usize] = entry(i);
                     fill[k] += 1;
                 }
             }
@@ -157,16 +214,20 @@ mod tests {
             })
             .collect();
         let groups: Vec<u32> = (0..50).map(|i| (i % 2) as u32).collect();
-        let idx = BucketIndex::new(&rects, &groups, 2);
+        let idx = BucketIndex::new(&rects, &[0.0; 50], &[true; 50], &groups, 2);
         for px in 0..80 {
             for py in 0..60 {
                 let (x, y) = (px as f64 + 0.5, py as f64 + 0.25);
                 for g in 0..2u32 {
                     let c = idx.candidates(g, x, y);
+                    assert!(c.windows(2).all(|w| w[0].id < w[1].id), "sorted by id");
                     for (i, r) in rects.iter().enumerate() {
                         let inside = r.minx <= x && x <= r.maxx && r.miny <= y && y <= r.maxy;
                         if inside && groups[i] == g {
-                            assert!(c.contains(&(i as u32)), "rect {i} at ({x}, {y})");
+                            assert!(
+                                c.iter().any(|e| e.id == i as u32 && e.rect == *r),
+                                "rect {i} at ({x}, {y})"
+                            );
                         }
                     }
                 }

@@ -31,14 +31,14 @@ impl PreChipped {
         Ok(PreChipped { rasters, progress })
     }
 
-    /// Slice number `id` (`id <` number of items) of the epoch.
-    pub fn slice(&self, id: u64) -> GeoSlice {
-        let r = &self.rasters[id as usize];
+    /// Slice number `id` of the epoch (unsharded numbering); `None` past the last.
+    pub fn slice(&self, id: u64) -> Option<GeoSlice> {
+        let r = self.rasters.get(usize::try_from(id).ok()?)?;
         let (w, h) = (
             r.width.min(u32::MAX as i64) as u32,
             r.height.min(u32::MAX as i64) as u32,
         );
-        GeoSlice {
+        Some(GeoSlice {
             id,
             item: r.fp.item,
             bounds: r.window(0, 0, w, h),
@@ -46,7 +46,7 @@ impl PreChipped {
             interval: r.fp.interval,
             size: (w, h),
             res: r.fp.res,
-        }
+        })
     }
 }
 
@@ -55,7 +55,7 @@ impl Iterator for PreChipped {
 
     fn next(&mut self) -> Option<GeoSlice> {
         let id = self.progress.next_id()?;
-        Some(self.slice(id))
+        self.slice(id)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

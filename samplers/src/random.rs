@@ -19,7 +19,8 @@ pub struct RandomOptions {
     /// Seed of the whole sequence. Default 0.
     pub seed: u64,
     /// Region of interest: chips lie inside this polygon. Only footprints in the polygon's CRS are constrained
-    /// (see [`Polygon`]); those in other CRSs are sampled whole.
+    /// (see [`Polygon`]); those in other CRSs are sampled whole. An item whose chip positions in the roi's box
+    /// fail the polygon test on all of a 16×16 probe lattice is left out (the roi touches only a sliver of it).
     pub roi: Option<Polygon>,
     /// Time of interest: footprints whose interval does not meet it are left out. Default all of time.
     pub toi: Interval,
@@ -60,6 +61,14 @@ impl Default for RandomOptions {
 /// Slice `i` of an epoch is a pure function of `(seed, epoch, i)`: sharding takes every `count`-th slice (or
 /// neighbourhood group), and [`Sampler::restore`] is O(1). Footprints in different CRSs are different places.
 /// When no chip fits anywhere, the sampler is empty (`epoch_len() == 0`).
+///
+/// Cost: under [`Weighting::Uniform`] a draw is retried as often as the mean number of distinct footprints
+/// covering a place (footprints with identical bounds and resolution, the dates of one tile, count once); each
+/// try outside a footprint's exclusive core checks, in a bucket index, that no lower-numbered footprint holds the
+/// chip. A tiled catalog draws millions of slices per second; 100 scenes of one place with differing bounds draw
+/// ~175,000 per second (`benches/samplers.rs`). [`Weighting::ItemArea`] does not pay for the overlap.
+/// Chips are snapped to the chosen item's grid, so "uniform" holds over each grid's chip positions; where
+/// overlapping items have different grids, the coverage count is taken for the chosen item's chip.
 #[derive(Debug, Clone)]
 pub struct RandomSampler {
     region: Region,
@@ -134,8 +143,13 @@ impl RandomSampler {
         })
     }
 
-    /// Slice number `id` of the current epoch (unsharded numbering), whatever the shard and position.
-    pub fn slice(&mut self, id: u64) -> GeoSlice {
+    /// Slice number `id` of the current epoch (unsharded numbering), whatever the shard and position; `None`
+    /// past the epoch's length.
+    pub fn slice(&mut self, id: u64) -> Option<GeoSlice> {
+        (id < self.progress.total()).then(|| self.slice_at(id))
+    }
+
+    fn slice_at(&mut self, id: u64) -> GeoSlice {
         if self.per_group == 1 {
             let mut rng = self.keys.0.at(id);
             let p = self.region.draw(&mut rng);
@@ -221,7 +235,7 @@ impl Iterator for RandomSampler {
 
     fn next(&mut self) -> Option<GeoSlice> {
         let id = self.progress.next_id()?;
-        Some(self.slice(id))
+        Some(self.slice_at(id))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -2,14 +2,16 @@
 //!
 //! Footprints with the same CRS, bounds and resolution (the time steps of one tile) are merged into one *site*
 //! whose *members* they are. A draw picks a site with probability proportional to the area of its valid chip
-//! positions, a position in it, and — under [`Weighting::Uniform`] — accepts it with probability `1/n`, `n` the
-//! number of sites of that CRS that could hold the same chip. That rejection step makes every location of the
-//! union equally likely however many footprints overlap there (the expected number of tries is the mean overlap).
+//! positions, a position in it, and — under [`Weighting::Uniform`] — accepts it only if the site *owns* the chip:
+//! no lower-numbered site of that CRS could hold the same chip. Every place has one owner, so that rejection step
+//! makes every location of the union equally likely however many footprints overlap there (the expected number of
+//! tries is the mean overlap, counting a stack once). Ownership needs a bucket-index query, except in a site's
+//! *core* — the positions no other site can hold, found once at construction: most draws of a tiled catalog.
 
 use std::collections::HashMap;
 
 use crate::alias::Alias;
-use crate::index::BucketIndex;
+use crate::index::{BucketIndex, Entry};
 use crate::raster::Raster;
 use crate::rng::SliceRng;
 use crate::{Bounds, ChipSize, Footprint, Interval, Polygon, SamplerError, Weighting};
@@ -55,6 +57,9 @@ pub(crate) struct Site {
     pub(crate) m1: u32,
     /// Share of probed positions that were valid.
     valid_share: f64,
+    /// Positions no other proposing site can hold (columns `core.0..=core.1`, rows `core.2..=core.3`): a draw
+    /// there needs no coverage count. Empty when `core.0 > core.1`.
+    core: (i64, i64, i64, i64),
 }
 
 /// A chip position: a site and the top-left pixel of the chip on its grid.
@@ -139,12 +144,12 @@ impl Region {
                 m0,
                 m1: members.len() as u32,
                 valid_share: 1.0,
+                core: (0, -1, 0, -1),
             });
         }
-        let rects: Vec<Bounds> = sites.iter().map(|s| s.raster.fp.bounds).collect();
-        let groups: Vec<u32> = sites.iter().map(|s| s.group).collect();
+        let n_groups = crs_numbers.len();
         let mut region = Region {
-            index: BucketIndex::new(&rects, &groups, crs_numbers.len()),
+            index: index(&sites, n_groups),
             sites,
             members,
             alias: None,
@@ -154,6 +159,9 @@ impl Region {
             min_times: spec.min_times.max(1),
         };
         region.probe();
+        // Again, now that the index's flags can say which sites propose.
+        region.index = index(&region.sites, n_groups);
+        region.cores();
         let weights: Vec<f64> = region
             .sites
             .iter()
@@ -164,8 +172,10 @@ impl Region {
                 } else {
                     (s.m1 - s.m0) as f64
                 };
+                // The area of all positions, not only the valid ones: rejecting invalid positions then leaves
+                // every valid one equally likely across sites.
                 if s.proposes {
-                    s.nc as f64 * s.nr as f64 * pixel * s.valid_share * stack
+                    s.nc as f64 * s.nr as f64 * pixel * stack
                 } else {
                     0.0
                 }
@@ -225,11 +235,10 @@ impl Region {
         self.min_times <= 1 || self.times_covering(site.group, b, &mut Vec::new()) >= self.min_times
     }
 
-    /// Whether `site` could hold the chip `b`: contains it, or its centre when boundless.
+    /// Whether the indexed site `e` could hold the chip `b`: contains it, or its centre when boundless.
     #[inline]
-    fn holds(&self, site: &Site, b: &Bounds) -> bool {
-        let f = &site.raster.fp.bounds;
-        let tol = 1e-6 * (site.raster.fp.res.0 + site.raster.fp.res.1);
+    fn holds(&self, e: &Entry, b: &Bounds) -> bool {
+        let (f, tol) = (&e.rect, e.tol);
         if self.boundless {
             let (x, y) = ((b.minx + b.maxx) / 2.0, (b.miny + b.maxy) / 2.0);
             f.minx - tol <= x && x <= f.maxx + tol && f.miny - tol <= y && y <= f.maxy + tol
@@ -241,14 +250,31 @@ impl Region {
         }
     }
 
-    /// Number of sites that draws start from and that could hold `b` (at least 1).
+    /// Whether site `si` owns the chip `b`: no lower-numbered site that draws start from could hold it.
+    ///
+    /// Each place has exactly one owner, so accepting a proposal only from its owner makes every place of the
+    /// union equally likely. A rejection usually stops at the first entry of the bucket (they are sorted by site).
     #[inline]
+    fn owns(&self, si: u32, group: u32, b: &Bounds) -> bool {
+        let (x, y) = ((b.minx + b.maxx) / 2.0, (b.miny + b.maxy) / 2.0);
+        for e in self.index.candidates(group, x, y) {
+            if e.id >= si {
+                break;
+            }
+            if e.flag && self.holds(e, b) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Number of sites that draws start from and that could hold `b` (at least 1).
+    #[cfg(test)]
     fn proposers_holding(&self, group: u32, b: &Bounds) -> u64 {
         let (x, y) = ((b.minx + b.maxx) / 2.0, (b.miny + b.maxy) / 2.0);
         let mut n = 0;
-        for &j in self.index.candidates(group, x, y) {
-            let s = &self.sites[j as usize];
-            if s.proposes && self.holds(s, b) {
+        for e in self.index.candidates(group, x, y) {
+            if e.flag && self.holds(e, b) {
                 n += 1;
             }
         }
@@ -260,9 +286,9 @@ impl Region {
     pub(crate) fn times_covering(&self, group: u32, b: &Bounds, out: &mut Vec<u32>) -> usize {
         out.clear();
         let (x, y) = ((b.minx + b.maxx) / 2.0, (b.miny + b.maxy) / 2.0);
-        for &j in self.index.candidates(group, x, y) {
-            let s = &self.sites[j as usize];
-            if self.holds(s, b) {
+        for e in self.index.candidates(group, x, y) {
+            if self.holds(e, b) {
+                let s = &self.sites[e.id as usize];
                 out.extend(s.m0..s.m1);
             }
         }
@@ -287,14 +313,15 @@ impl Region {
             let col = s.c0 + rng.below(s.nc) as i64;
             let row = s.r0 + rng.below(s.nr) as i64;
             let b = s.raster.window(col, row, s.size.0, s.size.1);
-            if !self.valid(s, &b) {
-                continue;
-            }
             if self.uniform {
-                let n = self.proposers_holding(s.group, &b);
-                if n > 1 && rng.below(n) != 0 {
+                let in_core =
+                    s.core.0 <= col && col <= s.core.1 && s.core.2 <= row && row <= s.core.3;
+                if !in_core && !self.owns(si as u32, s.group, &b) {
                     continue;
                 }
+            }
+            if !self.valid(s, &b) {
+                continue;
             }
             return Placement {
                 site: si as u32,
@@ -308,6 +335,47 @@ impl Region {
             site: si as u32,
             col,
             row,
+        }
+    }
+
+    /// Find each proposing site's core: its positions minus, for every other proposing site that could hold some
+    /// of its chips, the rectangle of positions that site holds (widened by one), cut off by the side that keeps
+    /// the most positions.
+    fn cores(&mut self) {
+        let mut near = Vec::new();
+        for i in 0..self.sites.len() {
+            let s = &self.sites[i];
+            if !s.proposes {
+                continue;
+            }
+            let mut core = (s.c0, s.c0 + s.nc as i64 - 1, s.r0, s.r0 + s.nr as i64 - 1);
+            let reach = s
+                .raster
+                .window(s.c0, s.r0, s.nc as u32 + s.size.0, s.nr as u32 + s.size.1);
+            self.index.overlapping(s.group, &reach, &mut near);
+            for &j in &near {
+                let o = &self.sites[j as usize];
+                if j as usize == i || !o.proposes || core.0 > core.1 {
+                    continue;
+                }
+                let (h0, h1, k0, k1) = held(s, o, self.boundless);
+                if h0 > core.1 || h1 < core.0 || k0 > core.3 || k1 < core.2 {
+                    continue;
+                }
+                let area =
+                    |c: (i64, i64, i64, i64)| (c.1 - c.0 + 1).max(0) * (c.3 - c.2 + 1).max(0);
+                let cuts = [
+                    (h1 + 1, core.1, core.2, core.3),
+                    (core.0, h0 - 1, core.2, core.3),
+                    (core.0, core.1, k1 + 1, core.3),
+                    (core.0, core.1, core.2, k0 - 1),
+                ];
+                core = cuts.into_iter().max_by_key(|&c| area(c)).unwrap();
+                if area(core) == 0 {
+                    core = (0, -1, 0, -1);
+                }
+            }
+            self.sites[i].core = core;
         }
     }
 
@@ -375,4 +443,110 @@ fn positions(
     let (c0, nc) = range(a, b, size.0)?;
     let (r0, nr) = range(top, bottom, size.1)?;
     Some((c0, nc, r0, nr))
+}
+
+/// The bucket index of `sites`, flagged with whether each proposes.
+fn index(sites: &[Site], n_groups: usize) -> BucketIndex {
+    let rects: Vec<Bounds> = sites.iter().map(|s| s.raster.fp.bounds).collect();
+    let tols: Vec<f64> = sites
+        .iter()
+        .map(|s| 1e-6 * (s.raster.fp.res.0 + s.raster.fp.res.1))
+        .collect();
+    let flags: Vec<bool> = sites.iter().map(|s| s.proposes).collect();
+    let groups: Vec<u32> = sites.iter().map(|s| s.group).collect();
+    BucketIndex::new(&rects, &tols, &flags, &groups, n_groups)
+}
+
+/// The positions `(cols h0..=h1, rows k0..=k1)` of `s`'s chips that site `o` could hold, widened by one position
+/// on each side so that rounding never leaves one out.
+fn held(s: &Site, o: &Site, boundless: bool) -> (i64, i64, i64, i64) {
+    let r = &o.raster.fp.bounds;
+    let tol = 1e-6 * (o.raster.fp.res.0 + o.raster.fp.res.1);
+    let (x0, y0) = (s.raster.fp.bounds.minx, s.raster.fp.bounds.maxy);
+    let (rx, ry) = s.raster.fp.res;
+    let (sw, sh) = (s.size.0 as f64, s.size.1 as f64);
+    let (c_lo, c_hi, r_lo, r_hi) = if boundless {
+        (
+            (r.minx - tol - x0) / rx - sw / 2.0,
+            (r.maxx + tol - x0) / rx - sw / 2.0,
+            (y0 - r.maxy - tol) / ry - sh / 2.0,
+            (y0 - r.miny + tol) / ry - sh / 2.0,
+        )
+    } else {
+        (
+            (r.minx - tol - x0) / rx,
+            (r.maxx + tol - x0) / rx - sw,
+            (y0 - r.maxy - tol) / ry,
+            (y0 - r.miny + tol) / ry - sh,
+        )
+    };
+    let lo = |v: f64| v.floor().clamp(-1e15, 1e15) as i64 - 1;
+    let hi = |v: f64| v.ceil().clamp(-1e15, 1e15) as i64 + 1;
+    (lo(c_lo), hi(c_hi), lo(r_lo), hi(r_hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::RngKey;
+    use crate::{Crs, Interval};
+
+    fn jittered(boundless: bool) -> Region {
+        // 5 × 4 tiles of 100 px at 1 m, 90 m apart with jitter, and a few big scenes across them.
+        let mut fps = Vec::new();
+        let mut rng = RngKey::new(5, 0, 0).at(0);
+        for k in 0..20 {
+            let (x, y) = (
+                (k % 5) as f64 * 90.0 + rng.below(7) as f64,
+                (k / 5) as f64 * 90.0 + rng.below(7) as f64,
+            );
+            let res = if k % 3 == 0 { 0.5 } else { 1.0 };
+            fps.push(Footprint {
+                item: k,
+                crs: Crs::from_epsg(32631),
+                bounds: Bounds::new(x, y, x + 100.0, y + 100.0),
+                res: (res, res),
+                interval: Interval::OPEN,
+            });
+        }
+        fps.push(Footprint {
+            item: 20,
+            bounds: Bounds::new(30.0, 20.0, 300.0, 200.0),
+            ..fps[0]
+        });
+        let spec = RegionSpec {
+            size: ChipSize::Units(12.0, 12.0),
+            roi: None,
+            toi: Interval::OPEN,
+            weighting: Weighting::Uniform,
+            boundless,
+            min_times: 1,
+        };
+        Region::new(&fps, &spec).unwrap()
+    }
+
+    #[test]
+    fn no_other_site_holds_a_chip_of_a_sites_core() {
+        for boundless in [false, true] {
+            let region = jittered(boundless);
+            let mut cores = 0;
+            for (i, s) in region.sites.iter().enumerate() {
+                for col in s.c0..s.c0 + s.nc as i64 {
+                    for row in s.r0..s.r0 + s.nr as i64 {
+                        let b = s.raster.window(col, row, s.size.0, s.size.1);
+                        let n = region.proposers_holding(s.group, &b);
+                        let in_core = s.core.0 <= col
+                            && col <= s.core.1
+                            && s.core.2 <= row
+                            && row <= s.core.3;
+                        if in_core {
+                            cores += 1;
+                            assert_eq!(n, 1, "site {i} at ({col}, {row}), boundless {boundless}");
+                        }
+                    }
+                }
+            }
+            assert!(cores > 1000, "cores are not empty ({cores})");
+        }
+    }
 }

@@ -5,6 +5,10 @@ use crate::GeoSlice;
 /// One consumer's share of an epoch: a DDP rank and a DataLoader worker within it.
 ///
 /// Global shard index = `rank * num_workers + worker`, out of `world_size * num_workers` shards.
+///
+/// Samplers give shard `index` the slices (or whole groups of slices: a neighbourhood, a time series) whose
+/// number is `index` modulo the count, and pad short shards with repeats so that every shard has the same length.
+/// A shard with `world_size` or `num_workers` zero counts as one; an index past the count wraps around.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Shard {
     /// This process's rank (0-based).

@@ -107,6 +107,11 @@ impl Progress {
         self.schedule.len().saturating_sub(self.position)
     }
 
+    /// Slices in the whole (unsharded) epoch.
+    pub(crate) fn total(&self) -> u64 {
+        self.total
+    }
+
     /// Slices in this shard's epoch.
     pub(crate) fn len(&self) -> u64 {
         self.schedule.len()

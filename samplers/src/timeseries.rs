@@ -106,8 +106,13 @@ impl TimeSeriesSampler {
         self.steps as usize
     }
 
-    /// Slice number `id` of the current epoch: step `id % T` of sample `id / T`.
-    pub fn slice(&mut self, id: u64) -> GeoSlice {
+    /// Slice number `id` of the current epoch (unsharded numbering): step `id % T` of sample `id / T`; `None`
+    /// past the epoch's length.
+    pub fn slice(&mut self, id: u64) -> Option<GeoSlice> {
+        (id < self.progress.total()).then(|| self.slice_at(id))
+    }
+
+    fn slice_at(&mut self, id: u64) -> GeoSlice {
         let sample = id / self.steps;
         if self.last.as_ref().is_none_or(|(g, _, _)| *g != sample) {
             let mut rng = self.key.at(sample);
@@ -156,7 +161,7 @@ impl Iterator for TimeSeriesSampler {
 
     fn next(&mut self) -> Option<GeoSlice> {
         let id = self.progress.next_id()?;
-        Some(self.slice(id))
+        Some(self.slice_at(id))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
