@@ -46,6 +46,8 @@ pub use cog::{Cog, HeaderCache};
 pub use crs::Crs;
 pub use dtype::DataType;
 pub use error::{Error, Result};
+/// GeoSlices and the samplers that draw them (the `geochips-samplers` crate).
+pub use geochips_samplers as samplers;
 pub use geochips_samplers::{Bounds, Footprint, GeoSlice, Interval, Sampler, SamplerState, Shard};
 pub use grid::{GeoTransform, Window};
 pub use loader::{Batch, Loader, LoaderConfig, LoaderStats, OnError};

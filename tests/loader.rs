@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use common::{catalog_of, reference, scratch_dir, write_scenes};
+use geochips::samplers::{ChipSize, GridOptions, GridSampler, RandomOptions, RandomSampler};
 use geochips::{Batch, Catalog, DataType, GeoSlice, Loader, LoaderConfig, OnError, Sampler};
-use geochips_samplers::{ChipSize, GridOptions, GridSampler, RandomOptions, RandomSampler};
 
 const CHIP: u32 = 64;
 

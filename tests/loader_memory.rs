@@ -5,8 +5,8 @@
 mod common;
 
 use common::{catalog_of, scratch_dir, write_scenes};
+use geochips::samplers::{ChipSize, RandomOptions, RandomSampler};
 use geochips::{Loader, LoaderConfig};
-use geochips_samplers::{ChipSize, RandomOptions, RandomSampler};
 
 /// A field of /proc/self/status, in bytes.
 fn status_bytes(field: &str) -> u64 {

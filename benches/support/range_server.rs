@@ -36,7 +36,12 @@ impl RangeServer {
 }
 
 /// Answer requests on one connection until the client closes it.
-fn serve(stream: TcpStream, root: &std::path::Path, delay: Duration, counter: &AtomicU64) -> std::io::Result<()> {
+fn serve(
+    stream: TcpStream,
+    root: &std::path::Path,
+    delay: Duration,
+    counter: &AtomicU64,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
     loop {
@@ -61,7 +66,10 @@ fn serve(stream: TcpStream, root: &std::path::Path, delay: Duration, counter: &A
                 _ => {}
             }
         }
-        reader.by_ref().take(body_len as u64).read_to_end(&mut Vec::new())?;
+        reader
+            .by_ref()
+            .take(body_len as u64)
+            .read_to_end(&mut Vec::new())?;
         counter.fetch_add(1, Ordering::Relaxed);
         std::thread::sleep(delay);
         let path = root.join(target.trim_start_matches('/'));

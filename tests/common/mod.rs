@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use geochips::write::{CogOptions, write_cog};
-use geochips::{
-    Asset, Catalog, Cog, Crs, DataType, GeoSlice, GeoTransform, Interval, Item, runtime,
-};
+use geochips::{BuildOptions, Catalog, Cog, DataType, GeoSlice, GeoTransform, runtime};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 /// A fresh, empty directory for one test.
@@ -63,39 +61,17 @@ pub fn write_scenes(
         .collect()
 }
 
-/// A catalog of `paths`, one single-asset item each, from their headers.
+/// A catalog of `paths` (one single-asset item each), built from their headers.
 pub fn catalog_of(paths: &[PathBuf]) -> Arc<Catalog> {
-    let items = paths
+    let hrefs: Vec<String> = paths
         .iter()
-        .map(|p| {
-            let href = p.to_str().expect("utf-8 path").to_owned();
-            let cog = runtime::block_on(Cog::open(&href)).expect("open");
-            let transform = cog.transform().expect("georeferenced");
-            let crs: Crs = cog.crs().expect("crs").expect("has a CRS");
-            let asset = Asset {
-                key: "image".into(),
-                bands: (1..=cog.count()).map(|b| format!("b{b}")).collect(),
-                dtype: cog.dtype(),
-                nodata: cog.nodata(),
-                width: cog.width(),
-                height: cog.height(),
-                transform,
-                crs,
-                tile: cog.block_shape(),
-                overviews: cog.overviews().len(),
-                href,
-            };
-            Item {
-                id: p.file_stem().unwrap().to_string_lossy().into_owned(),
-                interval: Interval::OPEN,
-                bounds: asset.bounds(),
-                crs,
-                footprint: Vec::new(),
-                assets: vec![asset],
-            }
-        })
+        .map(|p| p.to_string_lossy().into_owned())
         .collect();
-    Arc::new(Catalog::from_items(items))
+    let (catalog, report) =
+        runtime::block_on(Catalog::build(&hrefs, &BuildOptions::default())).expect("catalog");
+    assert!(report.failures.is_empty(), "{report:?}");
+    assert_eq!(catalog.len(), paths.len());
+    Arc::new(catalog)
 }
 
 /// What `Cog::read_window` gives for `slice` over its item's only asset: the samples (all bands) and the

@@ -1,0 +1,107 @@
+//! Loader throughput on local files and through an HTTP server on 127.0.0.1 that adds 20 ms to every
+//! request: random 256² chips (4 bands uint16, batches of 32, no tile cache so every chip decodes its tiles)
+//! from the demo dataset. Runs the two interleaved, 3 rounds, and prints the medians, requests per chip and
+//! the remote/local ratio. `cargo bench --bench loader`; `GEOCHIPS_BENCH_CHIPS` sets chips per run.
+
+#[path = "support/range_server.rs"]
+mod range_server;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use geochips::demo::DemoDataset;
+use geochips::samplers::{ChipSize, RandomOptions, RandomSampler};
+use geochips::{BuildOptions, Catalog, Loader, LoaderConfig, runtime};
+use range_server::RangeServer;
+
+/// What one run measured.
+struct Run {
+    chips_per_second: f64,
+    requests: u64,
+    chips: u64,
+    bytes: u64,
+}
+
+fn run(hrefs: &[String], chips: u64, seed: u64) -> Run {
+    let (catalog, report) =
+        runtime::block_on(Catalog::build(hrefs, &BuildOptions::default())).expect("catalog");
+    assert!(report.failures.is_empty(), "{report:?}");
+    let options = RandomOptions {
+        size: ChipSize::pixels(256),
+        length: Some(chips),
+        seed,
+        ..RandomOptions::default()
+    };
+    let sampler = RandomSampler::new(&catalog.footprints(), options).expect("sampler");
+    let mut config = LoaderConfig::new(256, 256);
+    config.tile_cache_bytes = 0;
+    config.prefetch = 6;
+    config.ring_slots = 8;
+    let mut loader = Loader::new(std::sync::Arc::new(catalog), sampler, config).expect("loader");
+    let start = Instant::now();
+    let mut seen = 0;
+    for batch in loader.by_ref() {
+        seen += batch.expect("batch").len() as u64;
+    }
+    let stats = loader.stats();
+    Run {
+        chips_per_second: seen as f64 / start.elapsed().as_secs_f64(),
+        requests: stats.requests,
+        chips: seen,
+        bytes: stats.bytes_fetched,
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let chips: u64 = std::env::var("GEOCHIPS_BENCH_CHIPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let dir = std::env::temp_dir().join("geochips-bench-loader");
+    let paths = DemoDataset::default().build(&dir).expect("dataset");
+    let server = RangeServer::start(dir.clone(), Duration::from_millis(20));
+    let local: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let remote: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            format!(
+                "{}/{}",
+                server.url,
+                p.file_name().unwrap().to_string_lossy()
+            )
+        })
+        .collect();
+    let (mut l, mut r) = (Vec::new(), Vec::new());
+    for round in 0..3 {
+        let a = run(&local, chips, round);
+        let served = server.requests.load(Ordering::Relaxed);
+        let b = run(&remote, chips, round);
+        let served = server.requests.load(Ordering::Relaxed) - served;
+        println!(
+            "round {round}: local {:.0} chips/s | HTTP +20 ms {:.0} chips/s, {:.2} requests/chip ({} served, \
+             {} made by the loader incl. {} header reads), {:.2} MB fetched/chip",
+            a.chips_per_second,
+            b.chips_per_second,
+            served as f64 / b.chips as f64,
+            served,
+            b.requests,
+            served.saturating_sub(b.requests),
+            b.bytes as f64 / 1e6 / b.chips as f64,
+        );
+        l.push(a.chips_per_second);
+        r.push(b.chips_per_second);
+    }
+    let (l, r) = (median(l), median(r));
+    println!(
+        "median of 3: local {l:.0} chips/s, HTTP +20 ms {r:.0} chips/s, ratio {:.2}",
+        r / l
+    );
+}
