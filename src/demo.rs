@@ -1,5 +1,5 @@
-//! The demo job: build a small seeded COG dataset locally, then stream random chips out of it and measure
-//! the throughput. `geochips demo` runs it; the benchmarks reuse the dataset builder.
+//! The demo job: build a small seeded COG dataset locally, then stream random chips out of it through the
+//! loader and measure the throughput. `geochips demo` runs it; the benchmarks reuse the dataset builder.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,10 +8,12 @@ use std::time::Instant;
 use futures::StreamExt;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::cog::HeaderCache;
+use crate::catalog::{BuildOptions, Catalog};
 use crate::dtype::DataType;
-use crate::error::Result;
-use crate::grid::{GeoTransform, Window};
+use crate::error::{Error, Result};
+use crate::grid::GeoTransform;
+use crate::loader::{Loader, LoaderConfig, LoaderStats};
+use crate::samplers::{ChipSize, RandomOptions, RandomSampler};
 use crate::write::{CogOptions, write_cog};
 
 /// The shape of the demo dataset.
@@ -122,58 +124,49 @@ impl Throughput {
     }
 }
 
-/// Read `chips` random `chip` x `chip` windows (all bands, full resolution, seeded) from `hrefs`, with
-/// `concurrency` reads in flight; each chip is fetched, then decoded on the decode pool.
+/// Stream `chips` random `chip` x `chip` chips (all bands, full resolution, seeded) out of `hrefs` through
+/// the [`Loader`] (batches of 32, a tile cache of `cache_bytes`), consuming its async stream; returns what
+/// was measured and the loader's counters.
 pub async fn random_chips(
     hrefs: &[String],
-    chips: usize,
-    chip: u64,
-    concurrency: usize,
+    chips: u64,
+    chip: u32,
+    cache_bytes: u64,
     seed: u64,
-) -> Result<Throughput> {
-    let cache = Arc::new(HeaderCache::default());
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut jobs = Vec::with_capacity(chips);
-    for href in hrefs {
-        cache.open(href).await?;
+) -> Result<(Throughput, LoaderStats)> {
+    let (catalog, report) = Catalog::build(hrefs, &BuildOptions::default()).await?;
+    if let Some(failure) = report.failures.first() {
+        return Err(Error::Catalog {
+            path: failure.href.clone(),
+            reason: failure.reason.clone(),
+        });
     }
-    for _ in 0..chips {
-        jobs.push((
-            rng.random_range(0..hrefs.len()),
-            rng.random::<f64>(),
-            rng.random::<f64>(),
-        ));
-    }
+    let options = RandomOptions {
+        size: ChipSize::pixels(chip),
+        length: Some(chips),
+        seed,
+        ..RandomOptions::default()
+    };
+    let sampler =
+        RandomSampler::new(&catalog.footprints(), options).map_err(|e| Error::Loader {
+            reason: e.to_string(),
+        })?;
+    let mut config = LoaderConfig::new(chip, chip);
+    config.tile_cache_bytes = cache_bytes;
+    let mut loader = Loader::new(Arc::new(catalog), sampler, config)?;
     let start = Instant::now();
-    let reads = futures::stream::iter(jobs).map(|(i, fx, fy)| {
-        let cache = cache.clone();
-        async move {
-            let cog = cache.open(&hrefs[i]).await?;
-            let col = (fx * (cog.width().saturating_sub(chip)) as f64) as i64;
-            let row = (fy * (cog.height().saturating_sub(chip)) as f64) as i64;
-            let window = Window::new(col, row, chip, chip);
-            let bands: Vec<usize> = (0..cog.count()).collect();
-            let plan = cog.plan(&window, &bands, None)?;
-            let fetched = cog.fetch(&plan).await?;
-            let decode = move || {
-                let mut out = vec![0u8; cog.buffer_len(&window, bands.len())];
-                cog.decode_into(&plan, fetched, &mut out, None)
-                    .map(|()| out.len() as u64)
-            };
-            // A panic in the decode task is a bug: carry it on here.
-            tokio::task::spawn_blocking(decode)
-                .await
-                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-        }
-    });
-    let mut stream = reads.buffer_unordered(concurrency.max(1));
-    let mut bytes = 0;
-    while let Some(n) = stream.next().await {
-        bytes += n?;
+    let (mut delivered, mut bytes) = (0, 0);
+    let mut batches = loader.stream();
+    while let Some(batch) = batches.next().await {
+        let batch = batch?;
+        delivered += batch.len();
+        bytes += batch.image_bytes().len() as u64;
     }
-    Ok(Throughput {
-        chips,
+    drop(batches);
+    let throughput = Throughput {
+        chips: delivered,
         bytes,
         seconds: start.elapsed().as_secs_f64(),
-    })
+    };
+    Ok((throughput, loader.stats()))
 }

@@ -313,3 +313,26 @@ fn nearby_chips_hit_the_tile_cache() {
     assert!(c.blocks_decoded < u.blocks_decoded, "{c:?} {u:?}");
     assert_eq!((c.chips, u.chips), (64, 64));
 }
+
+#[test]
+fn the_demo_streams_every_chip_it_asks_for() {
+    let dataset = geochips::demo::DemoDataset {
+        scenes: 2,
+        size: 512,
+        ..Default::default()
+    };
+    let paths = dataset.build(&scratch_dir("loader-demo")).expect("dataset");
+    let hrefs: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let (t, stats) =
+        geochips::runtime::block_on(geochips::demo::random_chips(&hrefs, 100, 128, 0, 1))
+            .expect("demo");
+    assert_eq!((t.chips, stats.chips), (100, 100));
+    assert_eq!(t.bytes, 100 * 4 * 128 * 128 * 2);
+    assert!(
+        stats.blocks_decoded > 0 && stats.cache_hits == 0,
+        "{stats:?}"
+    );
+}

@@ -1,7 +1,7 @@
 //! An HTTP/1.1 file server on 127.0.0.1 that honours single byte ranges, keeps connections alive, adds a
 //! fixed delay before every response (a stand-in for object-store latency) and counts requests.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,11 +73,11 @@ fn serve(
         counter.fetch_add(1, Ordering::Relaxed);
         std::thread::sleep(delay);
         let path = root.join(target.trim_start_matches('/'));
-        let Ok(data) = std::fs::read(&path) else {
+        let Ok(mut file) = std::fs::File::open(&path) else {
             out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")?;
             continue;
         };
-        let size = data.len();
+        let size = file.metadata()?.len() as usize;
         let (status, first, last) = match range.as_deref().and_then(|r| r.split_once('-')) {
             Some((a, b)) => {
                 let first: usize = a.parse().unwrap_or(0);
@@ -86,7 +86,9 @@ fn serve(
             }
             None => ("200 OK", 0, size - 1),
         };
-        let body = &data[first..=last.max(first)];
+        let mut body = vec![0u8; last.max(first) + 1 - first];
+        file.seek(std::io::SeekFrom::Start(first as u64))?;
+        file.read_exact(&mut body)?;
         let mut head = format!(
             "HTTP/1.1 {status}\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nLast-Modified: Tue, 24 Nov 2026 00:00:00 GMT\r\nETag: \"{size}\"\r\n",
             body.len()
@@ -97,7 +99,7 @@ fn serve(
         out.write_all(head.as_bytes())?;
         out.write_all(b"\r\n")?;
         if method != "HEAD" {
-            out.write_all(body)?;
+            out.write_all(&body)?;
         }
     }
 }

@@ -60,13 +60,13 @@ enum Command {
         dir: Option<PathBuf>,
         /// Number of chips to read.
         #[arg(long, default_value_t = 2000)]
-        chips: usize,
+        chips: u64,
         /// Chip width and height in pixels.
         #[arg(long, default_value_t = 256)]
-        chip: u64,
-        /// Reads in flight.
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
+        chip: u32,
+        /// Decoded-tile cache in MiB (0: every chip decodes its tiles).
+        #[arg(long, default_value_t = 256)]
+        cache_mb: u64,
         /// Seed of the dataset and of the chip positions.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -98,9 +98,9 @@ async fn main() -> ExitCode {
             dir,
             chips,
             chip,
-            concurrency,
+            cache_mb,
             seed,
-        } => demo(dir, chips, chip, concurrency, seed).await,
+        } => demo(dir, chips, chip, cache_mb, seed).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -225,9 +225,9 @@ async fn info(href: &str) -> Result<(), Box<dyn std::error::Error>> {
 
 async fn demo(
     dir: Option<PathBuf>,
-    chips: usize,
-    chip: u64,
-    concurrency: usize,
+    chips: u64,
+    chip: u32,
+    cache_mb: u64,
     seed: u64,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let dir = dir.unwrap_or_else(|| {
@@ -250,14 +250,25 @@ async fn demo(
     );
     let paths = tokio::task::spawn_blocking(move || dataset.build(&dir)).await??;
     let hrefs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    let t = random_chips(&hrefs, chips, chip, concurrency, seed).await?;
+    let (t, stats) = random_chips(&hrefs, chips, chip, cache_mb << 20, seed).await?;
     println!(
-        "{} random {chip}x{chip} chips in {:.2} s: {:.0} chips/s, {:.0} MB/s decoded ({} cores)",
+        "{} random {chip}x{chip} chips in {:.2} s: {:.0} chips/s, {:.0} MB/s into the batch ring ({} cores)",
         t.chips,
         t.seconds,
         t.chips_per_second(),
         t.megabytes_per_second(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let looked_up = stats.cache_hits + stats.blocks_decoded;
+    println!(
+        "loader: {} batches, {} blocks decoded, {} tile-cache hits ({:.0}% of blocks, cache {cache_mb} MiB), \
+         {} range requests, {:.1} MB fetched",
+        stats.batches,
+        stats.blocks_decoded,
+        stats.cache_hits,
+        100.0 * stats.cache_hits as f64 / looked_up.max(1) as f64,
+        stats.requests,
+        stats.bytes_fetched as f64 / 1e6
     );
     Ok(())
 }

@@ -34,7 +34,8 @@ struct Progress {
 #[derive(Debug)]
 pub(crate) struct Run {
     pid: u32,
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped.
+    runtime: Option<tokio::runtime::Runtime>,
     rx: mpsc::Receiver<Result<Batch>>,
     ring: Ring,
     progress: Arc<Progress>,
@@ -65,7 +66,7 @@ impl Run {
         ));
         Run {
             pid: std::process::id(),
-            runtime,
+            runtime: Some(runtime),
             rx,
             ring,
             progress,
@@ -89,7 +90,8 @@ impl Run {
         let got = loop {
             let rx = &mut self.rx;
             let wait = async { tokio::time::timeout(Duration::from_millis(50), rx.recv()).await };
-            match self.runtime.block_on(wait) {
+            let runtime = self.runtime.as_ref().expect("a run has its runtime until dropped");
+            match runtime.block_on(wait) {
                 Ok(got) => break got,
                 Err(_) if self.stuck() => {
                     break Some(Err(Error::Loader {
@@ -133,6 +135,16 @@ impl Run {
             Some(Err(_)) | None => self.done = true,
         }
         got
+    }
+}
+
+impl Drop for Run {
+    /// Stop the producer without waiting for it, so a loader can be dropped anywhere, an async context
+    /// included. Decode jobs already on the pool finish and return their slots to the ring.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
