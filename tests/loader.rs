@@ -336,3 +336,24 @@ fn the_demo_streams_every_chip_it_asks_for() {
         "{stats:?}"
     );
 }
+
+#[test]
+fn batches_report_the_rings_pinning_and_are_pinned_where_a_gpu_is() {
+    let catalog = catalog_of(&write_scenes(&scratch_dir("loader-pinned"), 1, 3, 300, 300));
+    let mut loader =
+        Loader::new(catalog.clone(), random(&catalog, 1, 16), config()).expect("loader");
+    assert_eq!(
+        loader.pinned(),
+        None,
+        "nothing is made before the first batch"
+    );
+    let batch = loader.next().expect("a batch").expect("read");
+    assert_eq!(loader.pinned(), Some(batch.pinned()));
+    let gpu = std::path::Path::new("/dev/nvidia0").exists()
+        && std::env::var_os("GEOCHIPS_NO_PIN").is_none();
+    assert_eq!(
+        batch.pinned(),
+        gpu,
+        "slots are pinned exactly where a CUDA device is"
+    );
+}

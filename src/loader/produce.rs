@@ -90,7 +90,10 @@ impl Run {
         let got = loop {
             let rx = &mut self.rx;
             let wait = async { tokio::time::timeout(Duration::from_millis(50), rx.recv()).await };
-            let runtime = self.runtime.as_ref().expect("a run has its runtime until dropped");
+            let runtime = self
+                .runtime
+                .as_ref()
+                .expect("a run has its runtime until dropped");
             match runtime.block_on(wait) {
                 Ok(got) => break got,
                 Err(_) if self.stuck() => {
