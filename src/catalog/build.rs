@@ -198,7 +198,22 @@ impl Catalog {
                 }),
             }
         }
+        unique_ids(&mut items);
         Ok((Catalog::from_items(items), report))
+    }
+}
+
+/// Items whose ids collide (files of the same name in different folders) take their first asset's href as
+/// id instead.
+fn unique_ids(items: &mut [Item]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for item in items.iter() {
+        *seen.entry(item.id.clone()).or_default() += 1;
+    }
+    for item in items.iter_mut() {
+        if seen[&item.id] > 1 {
+            item.id = item.assets[0].href.clone();
+        }
     }
 }
 
