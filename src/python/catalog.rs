@@ -88,19 +88,26 @@ impl PyCatalog {
         Ok(PyCatalog { inner, report })
     }
 
-    /// Open a catalog written by ``write`` (a local GeoParquet file).
+    /// Open a catalog written by ``write``: a local path or an object-store href (s3://, gs://, az://,
+    /// http(s)://).
     #[staticmethod]
     fn open(py: Python<'_>, path: PathBuf) -> PyResult<PyCatalog> {
-        let inner = py.allow_threads(|| Catalog::open(&path)).map_err(to_py)?;
+        let href = path.to_string_lossy().into_owned();
+        let inner = py
+            .allow_threads(|| block_on(Catalog::open_href(&href)))
+            .map_err(to_py)?;
         Ok(PyCatalog {
             inner,
             report: BuildReport::default(),
         })
     }
 
-    /// Write the catalog as GeoParquet 1.1 (geometry: footprints in EPSG:4326) to the local ``path``.
+    /// Write the catalog as GeoParquet 1.1 (geometry: footprints in EPSG:4326) to a local path or an
+    /// object-store href.
     fn write(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.allow_threads(|| self.inner.write(&path)).map_err(to_py)
+        let href = path.to_string_lossy().into_owned();
+        py.allow_threads(|| block_on(self.inner.write_href(&href)))
+            .map_err(to_py)
     }
 
     /// What the build left out: ``(href, reason)`` pairs, the reason naming the file.

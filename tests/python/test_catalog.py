@@ -8,6 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import boto3
 import geochips
 import geopandas
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 import rasterio
 import rasterio.warp
 from affine import Affine
-from servers import serve_directory
+from servers import moto_s3_server, serve_directory
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -232,3 +233,77 @@ def test_cli_catalog_prints_failures_and_writes_geoparquet(scenes, tmp_path):
     )
     assert "b.tif" in run.stderr and "1 items, 1 failures" in run.stdout, (run.stdout, run.stderr)
     assert len(geopandas.read_parquet(out)) == 1
+
+
+def test_stac_geoparquet_rows_give_items_with_one_asset_per_band(tmp_path):
+    keys = ["B02", "B03"]
+    ids, times, assets = [], [], []
+    for scene, crs, x in [("S2A_A", "EPSG:32631", 499_980.0), ("S2A_B", "EPSG:32632", 300_000.0)]:
+        for key in keys:
+            write_cog(tmp_path / f"{scene}_{key}.tif", crs, x, 5_300_040.0, bands=1)
+        ids.append(scene)
+        times.append(1_685_614_830_000_000)
+        assets.append(
+            {
+                key: {"href": f"{scene}_{key}.tif", "type": "image/tiff", "eo:bands": [{"name": key.lower()}]}
+                for key in keys
+            }
+        )
+    band = pa.struct([("name", pa.string())])
+    asset = pa.struct([("href", pa.string()), ("type", pa.string()), ("eo:bands", pa.list_(band))])
+    table = pa.table(
+        {
+            "type": ["Feature"] * 2,
+            "id": ids,
+            "datetime": pa.array(times, pa.timestamp("us", tz="UTC")),
+            "assets": pa.array(assets, pa.struct([(key, asset) for key in keys])),
+        }
+    )
+    path = tmp_path / "items.parquet"
+    pq.write_table(table, path)
+    catalog = geochips.Catalog.build(str(path))
+    assert catalog.failures == [] and catalog.ids == ids
+    item = catalog.item(1)
+    assert [a["key"] for a in item["assets"]] == keys
+    assert [a["bands"] for a in item["assets"]] == [["b02"], ["b03"]]
+    assert item["assets"][1]["href"] == str(tmp_path / "S2A_B_B03.tif")
+    assert item["start"] == 1_685_614_830_000_000 and item["crs"] == "EPSG:32632"
+    with pytest.raises(geochips.GeochipsError, match=r"plain\.parquet.*no column \"id\""):
+        plain = tmp_path / "plain.parquet"
+        pq.write_table(pa.table({"a": [1]}), plain)
+        geochips.Catalog.build(str(plain))
+
+
+def test_s3_prefix_is_listed_and_the_catalog_round_trips_through_s3(scenes, tmp_path, monkeypatch):
+    with moto_s3_server(tmp_path / "moto.log") as endpoint:
+        settings = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ALLOW_HTTP": "true",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_VIRTUAL_HOSTED_STYLE_REQUEST"):
+            monkeypatch.delenv(name, raising=False)
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+        s3.create_bucket(Bucket="catalog-test")
+        for name in SCENES:
+            s3.upload_file(str(scenes / name), "catalog-test", f"scenes/{name}")
+        s3.put_object(Bucket="catalog-test", Key="scenes/README.txt", Body=b"not listed: not a .tif")
+        s3.put_object(Bucket="catalog-test", Key="other/x.tif", Body=b"outside the prefix")
+        catalog = geochips.Catalog.build("s3://catalog-test/scenes/")
+        assert catalog.failures == []
+        assert catalog.ids == ["utm31_20230601", "utm32_20230715"]
+        assert catalog.item(0)["assets"][0]["href"] == "s3://catalog-test/scenes/utm31_20230601.tif"
+        catalog.write("s3://catalog-test/catalog.parquet")
+        assert geochips.Catalog.open("s3://catalog-test/catalog.parquet") == catalog
