@@ -18,7 +18,7 @@ import pytest
 import rasterio
 import rasterio.warp
 from affine import Affine
-from servers import moto_s3_server, serve_directory
+from servers import free_port, moto_s3_server, serve_directory
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -133,13 +133,14 @@ def test_bad_inputs_are_listed_with_reasons_naming_each_file(scenes, tmp_path):
     (folder / "good.tif").write_bytes((scenes / "utm31_20230601.tif").read_bytes())
     (folder / "corrupt.tif").write_bytes((scenes / "utm31_20230601.tif").read_bytes()[:40])
     (folder / "picture.tif").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    refused = f"http://127.0.0.1:{free_port()}/refused.tif"  # nothing listens there
     with serve_directory(folder) as server:
-        missing = server.url("nowhere/missing.tif")
-        catalog = geochips.Catalog.build([str(folder), missing])
+        missing = server.url("nowhere/missing.tif")  # 404
+        catalog = geochips.Catalog.build([str(folder), missing, refused])
     assert catalog.ids == ["good"]
     reasons = dict(catalog.failures)
-    assert len(reasons) == 3, catalog.failures
-    for name in ["corrupt.tif", "picture.tif", "missing.tif"]:
+    assert len(reasons) == 4, catalog.failures
+    for name in ["corrupt.tif", "picture.tif", "missing.tif", "refused.tif"]:
         [(_href, reason)] = [(h, r) for h, r in reasons.items() if h.endswith(name)]
         assert name in reason, reason
     with pytest.raises(geochips.GeochipsError, match=r"(corrupt|picture)\.tif"):
