@@ -62,8 +62,15 @@ class RangeRequestHandler(BaseHTTPRequestHandler):
         self._serve(send_body=True)
 
     def _serve(self, send_body: bool) -> None:
-        if self.server.delay:
-            time.sleep(self.server.delay)  # the latency of a remote store, per request
+        self.server.enter()
+        try:
+            if self.server.delay:
+                time.sleep(self.server.delay)  # the latency of a remote store, per request
+            self._answer(send_body)
+        finally:
+            self.server.leave()
+
+    def _answer(self, send_body: bool) -> None:
         range_header = self.headers.get("Range")
         status, headers, body = self._response(range_header)
         self.server.log(Request(self.command, urlsplit(self.path).path, range_header, status))
@@ -121,7 +128,19 @@ class RangeHTTPServer(ThreadingHTTPServer):
         self.root = root.resolve()
         self.delay = delay
         self.requests: list[Request] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        """The most requests being answered at once so far."""
         self._lock = threading.Lock()
+
+    def enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def log(self, request: Request) -> None:
         with self._lock:

@@ -219,6 +219,16 @@ def test_build_over_http_reads_headers_only(scenes):
     assert len(requests) <= 2 * len(SCENES), requests  # one or two header requests per file, no pixels
 
 
+def test_build_keeps_at_most_concurrency_header_reads_in_flight(scenes, tmp_path):
+    for i in range(40):
+        (tmp_path / f"copy_{i:02d}.tif").write_bytes((scenes / "utm31_20230601.tif").read_bytes())
+    with serve_directory(tmp_path, delay=0.05) as server:
+        hrefs = [server.url(f"copy_{i:02d}.tif") for i in range(40)]
+        catalog = geochips.Catalog.build(hrefs, concurrency=8)
+    assert len(catalog) == 40 and catalog.failures == []
+    assert 4 <= server.max_in_flight <= 8, server.max_in_flight
+
+
 def test_cli_catalog_prints_failures_and_writes_geoparquet(scenes, tmp_path):
     folder = tmp_path / "cli"
     folder.mkdir()
