@@ -1,13 +1,57 @@
 """Type stubs for the Rust extension module."""
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
 
 class GeochipsError(Exception):
     """Any error geochips raises: the message names the href and what failed."""
+
+class Catalog:
+    """Items (scenes) and their assets (COGs), built by reading headers only; kept as GeoParquet 1.1."""
+
+    failures: list[tuple[str, str]]
+    """What the build left out: ``(href, reason)`` pairs, the reason naming the file."""
+    skipped: int
+    """Files the filename regex passed over."""
+    ids: list[str]
+
+    @staticmethod
+    def build(
+        sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        filename_regex: str | None = None,
+        date_format: str = "%Y%m%d",
+        concurrency: int = 64,
+        fail_fast: bool = False,
+        stac_assets: Sequence[str] | None = None,
+        progress: Callable[[int, int], object] | None = None,
+    ) -> Catalog:
+        """Build from paths, directories, globs, object-store hrefs or prefixes, or STAC ItemCollection files,
+        reading COG headers only, ``concurrency`` at a time. Bad files go to ``failures`` unless ``fail_fast``."""
+
+    @staticmethod
+    def open(path: str | os.PathLike[str]) -> Catalog:
+        """Open a catalog written by ``write``."""
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Write as GeoParquet 1.1 (footprints in EPSG:4326); ``geopandas.read_parquet`` reads it."""
+
+    def item(self, index: int) -> dict:
+        """Item ``index``: id, crs, bounds, start/end (µs, None where open), footprint, assets."""
+
+    def query(
+        self,
+        bounds: tuple[float, float, float, float],
+        crs: str = "EPSG:4326",
+        start: int | None = None,
+        end: int | None = None,
+    ) -> list[int]:
+        """Indices of the items meeting ``bounds`` (in ``crs``) and ``[start, end]`` (µs since the epoch)."""
+
+    def __len__(self) -> int: ...
 
 class Cog:
     """An opened (Cloud-Optimized) GeoTIFF: its header, parsed once; reads fetch only the tiles they need."""

@@ -141,8 +141,8 @@ impl Catalog {
     ///
     /// Each source is a local file, directory (walked for `options.extensions`) or glob; an object-store
     /// href (`s3://bucket/a.tif`) or prefix (`s3://bucket/scenes/`, listed); or a STAC ItemCollection file
-    /// (`.json`/`.geojson`, local or remote), whose items may hold several assets. A file becomes an item
-    /// with one asset keyed `"image"` and bands `b1..bN`, its id the file name without extension.
+    /// (`.json`/`.geojson`) or stac-geoparquet file (`.parquet`), local or remote, whose items may hold
+    /// several assets. A file becomes an item with one asset keyed `"image"` and bands `b1..bN`, its id the file name without extension.
     ///
     /// Bad files, unreachable hrefs and items whose assets are in different CRSs are listed in the returned
     /// [`BuildReport`] and left out; with `fail_fast` the first of them is the error. Malformed STAC files
@@ -198,7 +198,22 @@ impl Catalog {
                 }),
             }
         }
+        unique_ids(&mut items);
         Ok((Catalog::from_items(items), report))
+    }
+}
+
+/// Items whose ids collide (files of the same name in different folders) take their first asset's href as
+/// id instead.
+fn unique_ids(items: &mut [Item]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for item in items.iter() {
+        *seen.entry(item.id.clone()).or_default() += 1;
+    }
+    for item in items.iter_mut() {
+        if seen[&item.id] > 1 {
+            item.id = item.assets[0].href.clone();
+        }
     }
 }
 

@@ -27,7 +27,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use serde_json::json;
 
-use super::{Asset, Catalog, Item, union, wkb};
+use super::{Asset, Catalog, Item, remote, union, wkb};
 use crate::crs::bounds_of;
 use crate::dtype::DataType as PixelType;
 use crate::error::{Error, Result};
@@ -276,6 +276,17 @@ impl Catalog {
             reason: format!("cannot read: {e}"),
         })?;
         Catalog::from_geoparquet(Bytes::from(bytes), &path.display().to_string())
+    }
+
+    /// Open a catalog from any href: a local path, file://, s3://, gs://, az:// or http(s):// (read whole).
+    pub async fn open_href(href: &str) -> Result<Catalog> {
+        let bytes = remote::read_all(href).await?;
+        Catalog::from_geoparquet(bytes, &remote::redact(href))
+    }
+
+    /// Write the catalog as GeoParquet 1.1 to any href: a local path or an object store (one PUT).
+    pub async fn write_href(&self, href: &str) -> Result<()> {
+        remote::put(href, self.to_geoparquet()?).await
     }
 
     /// A catalog from GeoParquet bytes (as [`Catalog::to_geoparquet`] writes them); `name` names the file in

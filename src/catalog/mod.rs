@@ -23,6 +23,7 @@ mod remote;
 mod slices;
 mod sources;
 mod stac;
+mod stac_geoparquet;
 mod wkb;
 
 pub use build::{BuildOptions, BuildReport, Failure, Progress};

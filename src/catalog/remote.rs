@@ -1,4 +1,5 @@
-//! Object-store access the catalog needs beyond COG headers: listing a prefix, reading a STAC file whole.
+//! Object-store access the catalog needs beyond COG headers: listing a prefix, reading a STAC or catalog file
+//! whole, writing a catalog file.
 //!
 //! The reader's own href resolution (`cog::store`) is private to its room, so this builds stores with
 //! object_store's `parse_url_opts`, from the same environment variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`)
@@ -91,6 +92,19 @@ pub(crate) async fn read_all(href: &str) -> Result<bytes::Bytes> {
         .bytes()
         .await
         .map_err(store_err)
+}
+
+/// Store `bytes` as the object at `href` (a local path or URL), in one PUT.
+pub(crate) async fn put(href: &str, bytes: Vec<u8>) -> Result<()> {
+    let (store, path, _) = resolve(href)?;
+    store
+        .put(&path, bytes.into())
+        .await
+        .map(|_| ())
+        .map_err(|source| Error::Store {
+            href: redact(href),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! What a catalog is built from: each source string becomes item specs (id, interval, asset hrefs) before any
 //! header is read. A source is a local file, directory or glob, an object-store href or prefix, or a STAC
-//! ItemCollection (`.json`/`.geojson`, local or remote).
+//! ItemCollection (`.json`/`.geojson`) or stac-geoparquet file (`.parquet`), local or remote.
 
 use geochips_samplers::Interval;
 
 use super::datetime::FilenameDates;
 use super::remote::{self, is_url, redact};
-use super::stac;
+use super::{stac, stac_geoparquet};
 use crate::error::{Error, Result};
 
 /// One item to build, before its headers are read.
@@ -52,6 +52,11 @@ impl Rules<'_> {
     }
 }
 
+fn is_parquet(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    lower.ends_with(".parquet") || lower.ends_with(".geoparquet")
+}
+
 fn is_stac(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     lower.ends_with(".json") || lower.ends_with(".geojson")
@@ -66,7 +71,11 @@ pub(crate) async fn expand(
 ) -> Result<Expanded> {
     let mut out = Expanded::default();
     for source in sources {
-        let hrefs = if is_stac(source) {
+        let hrefs = if is_parquet(source) {
+            out.items
+                .extend(stac_geoparquet::read(source, rules.stac_assets).await?);
+            continue;
+        } else if is_stac(source) {
             out.items
                 .extend(stac::read(source, rules.stac_assets).await?);
             continue;

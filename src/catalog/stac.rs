@@ -1,6 +1,7 @@
 //! STAC items as catalog sources: an ItemCollection (or a single Item) JSON file, each item with one or
 //! more COG assets (one per band, as Sentinel-2 L2A archives store them), band names from `eo:bands` or
-//! `raster:bands` (else the asset key), times from `datetime` or `start_datetime`/`end_datetime`.
+//! `raster:bands` (else the asset key), times from `datetime` or `start_datetime`/`end_datetime`. The same
+//! items from stac-geoparquet go through [`item`] too.
 
 use geochips_samplers::Interval;
 use serde_json::{Map, Value};
@@ -47,7 +48,12 @@ pub(crate) async fn read(href: &str, keys: Option<&[String]>) -> Result<Vec<Item
         .collect()
 }
 
-fn item(feature: &Value, base: &str, keys: Option<&[String]>) -> Result<ItemSpec, String> {
+/// The spec of one STAC item (a GeoJSON Feature); the error says what is wrong.
+pub(crate) fn item(
+    feature: &Value,
+    base: &str,
+    keys: Option<&[String]>,
+) -> Result<ItemSpec, String> {
     let id = feature
         .get("id")
         .and_then(Value::as_str)

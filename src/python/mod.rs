@@ -1,6 +1,8 @@
-//! Python bindings (`geochips._geochips`): open a COG and read windows into numpy arrays. The GIL is
+//! Python bindings (`geochips._geochips`): open a COG and read windows into numpy arrays; build, write and
+//! open catalogs. The GIL is
 //! released while Rust fetches and decodes.
 
+mod catalog;
 mod cog;
 mod write;
 
@@ -23,6 +25,7 @@ pub(crate) fn to_py(e: crate::Error) -> PyErr {
 #[pymodule]
 fn _geochips(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GeochipsError", m.py().get_type::<GeochipsError>())?;
+    catalog::register(m)?;
     cog::register(m)?;
     write::register(m)?;
     Ok(())

@@ -62,6 +62,15 @@ class RangeRequestHandler(BaseHTTPRequestHandler):
         self._serve(send_body=True)
 
     def _serve(self, send_body: bool) -> None:
+        self.server.enter()
+        try:
+            if self.server.delay:
+                time.sleep(self.server.delay)  # the latency of a remote store, per request
+            self._answer(send_body)
+        finally:
+            self.server.leave()
+
+    def _answer(self, send_body: bool) -> None:
         range_header = self.headers.get("Range")
         status, headers, body = self._response(range_header)
         self.server.log(Request(self.command, urlsplit(self.path).path, range_header, status))
@@ -108,15 +117,30 @@ class RangeRequestHandler(BaseHTTPRequestHandler):
 
 
 class RangeHTTPServer(ThreadingHTTPServer):
-    """A threaded file server whose `requests` list records every request, in order of answer."""
+    """A threaded file server whose `requests` list records every request, in order of answer; `delay`
+    seconds are added to every request (0: none)."""
 
     daemon_threads = True
+    request_queue_size = 256  # many clients connecting at once must not be refused
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, delay: float = 0.0):
         super().__init__(("127.0.0.1", 0), RangeRequestHandler)
         self.root = root.resolve()
+        self.delay = delay
         self.requests: list[Request] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        """The most requests being answered at once so far."""
         self._lock = threading.Lock()
+
+    def enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def log(self, request: Request) -> None:
         with self._lock:
@@ -131,9 +155,10 @@ class RangeHTTPServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve_directory(root: Path) -> Iterator[RangeHTTPServer]:
-    """A RangeHTTPServer on a free port of 127.0.0.1, serving `root` from a background thread."""
-    server = RangeHTTPServer(root)
+def serve_directory(root: Path, delay: float = 0.0) -> Iterator[RangeHTTPServer]:
+    """A RangeHTTPServer on a free port of 127.0.0.1, serving `root` from a background thread, adding `delay`
+    seconds to every request."""
+    server = RangeHTTPServer(root, delay)
     thread = threading.Thread(target=server.serve_forever, name="range-http-server", daemon=True)
     thread.start()
     try:
