@@ -2,7 +2,7 @@
 //! request: random 256² chips (4 bands uint16, batches of 32, no tile cache so every chip decodes its tiles)
 //! from the demo dataset. Runs the two interleaved, 3 rounds, and prints the medians, requests per chip and
 //! the remote/local ratio. `cargo bench --bench loader`; `GEOCHIPS_BENCH_CHIPS` sets chips per run and
-//! `GEOCHIPS_BENCH_PREFETCH` batches in flight (default 6).
+//! `GEOCHIPS_BENCH_PREFETCH` batches in flight (default: the loader's).
 
 #[path = "support/range_server.rs"]
 mod range_server;
@@ -36,8 +36,7 @@ fn run(hrefs: &[String], chips: u64, seed: u64) -> Run {
     let sampler = RandomSampler::new(&catalog.footprints(), options).expect("sampler");
     let mut config = LoaderConfig::new(256, 256);
     config.tile_cache_bytes = 0;
-    config.prefetch = env("GEOCHIPS_BENCH_PREFETCH", 6) as usize;
-    config.ring_slots = config.prefetch + 2;
+    config.prefetch = env("GEOCHIPS_BENCH_PREFETCH", config.prefetch as u64) as usize;
     let mut loader = Loader::new(std::sync::Arc::new(catalog), sampler, config).expect("loader");
     let start = Instant::now();
     let mut seen = 0;
@@ -55,7 +54,10 @@ fn run(hrefs: &[String], chips: u64, seed: u64) -> Run {
 
 /// The integer environment variable `name`, else `default`.
 fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

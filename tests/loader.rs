@@ -155,8 +155,8 @@ fn same_seed_same_batches_whatever_the_threads_and_limits() {
     let mut fast = config();
     fast.decode_threads = Some(3);
     fast.max_requests = 64;
-    fast.prefetch = 5;
-    fast.ring_slots = 8;
+    fast.prefetch = 9;
+    fast.ring_slots = 5;
     fast.tile_cache_bytes = 0;
     let a = run(&catalog, random(&catalog, 11, 60), slow);
     let b = run(&catalog, random(&catalog, 11, 60), fast.clone());
@@ -291,20 +291,23 @@ fn cast_and_fill_follow_the_reference_read() {
 #[test]
 fn nearby_chips_hit_the_tile_cache() {
     let catalog = catalog_of(&write_scenes(&scratch_dir("loader-cache"), 2, 3, 900, 900));
+    // Neighbourhoods of 16 chips span two batches of 8: the second finds the first's tiles decoded.
     let near = |seed| {
         let options = RandomOptions {
             size: ChipSize::pixels(CHIP),
             length: Some(64),
             seed,
-            chips_per_neighbourhood: 8,
+            chips_per_neighbourhood: 16,
             ..RandomOptions::default()
         };
         RandomSampler::new(&catalog.footprints(), options).expect("sampler")
     };
-    let mut cached = Loader::new(catalog.clone(), near(1), config()).expect("loader");
+    // One batch in flight at a time, so each batch looks up the cache after the previous one filled it.
+    let mut config = config();
+    config.prefetch = 1;
+    let mut cached = Loader::new(catalog.clone(), near(1), config.clone()).expect("loader");
     let batches = drain(&mut cached);
     check(&catalog, &batches);
-    let mut config = config();
     config.tile_cache_bytes = 0;
     let mut uncached = Loader::new(catalog.clone(), near(1), config).expect("loader");
     assert_eq!(batches, drain(&mut uncached));

@@ -12,15 +12,25 @@ use rayon::prelude::*;
 use super::Shared;
 use super::plan::{ChipPlan, plan_chip};
 use super::stats::Counters;
+use super::turn::Turn;
 use crate::cog::{BlockKey, Cog, coalesce};
 use crate::error::{Error, Result};
 use crate::grid::GeoTransform;
 use crate::ring::Slot;
 use geochips_samplers::GeoSlice;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// A distinct block's samples: `None` until decoded (or found in the cache), else the samples or the index
 /// of its error in the batch's error list.
 type Decoded = Option<Result<Arc<Vec<u8>>, usize>>;
+
+/// One COG's share of a batch's fetch: its blocks (indices into the needs), their byte ranges, the number
+/// of range requests once coalesced, and the bytes those requests carry.
+type FetchGroup = (Vec<usize>, Vec<Range<u64>>, usize, u64);
+
+/// What decoding one fetched block gave: the samples and whether they were decoded now (`false`: found in
+/// the cache), or the decode error; `Err` outside when its fetch had failed (the index of that error).
+type Outcome = Result<Result<(Arc<Vec<u8>>, bool)>, usize>;
 
 /// A distinct block a batch needs.
 struct Need {
@@ -33,20 +43,35 @@ struct Need {
 /// The outcome of filling some chips of a slot: each chip's transform where it succeeded, or its error.
 pub(crate) type Filled = Vec<Result<GeoTransform>>;
 
-/// Fill chips `positions` (chip indices in the slot) of `slot` from `slices`: images [B, C, H, W] and mask
-/// [B, H, W]. A chip that fails leaves its place in an unspecified state. The slot comes back with the
-/// outcome (it travels with the paste job, so a dropped future cannot free it while the job writes).
-pub(crate) async fn fill(
+/// Some chips of a batch, planned, with the stored bytes of every distinct block they need that the tile cache
+/// does not hold: all a batch needs before it takes a ring slot. Holds its share of the in-flight byte limit
+/// until it is decoded.
+pub(crate) struct Gathered {
+    chips: Vec<Result<ChipPlan>>,
+    /// Slot position of each chip.
+    positions: Vec<usize>,
+    index: HashMap<BlockKey, usize>,
+    needs: Vec<Need>,
+    decoded: Vec<Decoded>,
+    fetched: Vec<Option<Result<Bytes, usize>>>,
+    errors: Vec<Error>,
+    /// This batch's share of the in-flight byte limit, held until its blocks are decoded.
+    reserved: Option<OwnedSemaphorePermit>,
+}
+
+/// Plan the chips of `slices` (for slot `positions`) and fetch the blocks they need: one `get_ranges` per
+/// COG, all COGs at once, within the in-flight request and byte limits; blocks in the tile cache are taken
+/// from it instead. The batch's bytes are reserved when `turn` comes (batches reserve in order).
+pub(crate) async fn gather(
     shared: &Arc<Shared>,
     slices: &[GeoSlice],
     positions: &[usize],
-    mut slot: Slot,
-) -> (Slot, Filled) {
+    turn: Option<Turn>,
+) -> Gathered {
     let mut chips: Vec<Result<ChipPlan>> = Vec::with_capacity(slices.len());
     for slice in slices {
         chips.push(plan_one(shared, *slice).await);
     }
-    // The distinct blocks, decoded ones from the cache.
     let mut index: HashMap<BlockKey, usize> = HashMap::new();
     let mut needs: Vec<Need> = Vec::new();
     let mut decoded: Vec<Decoded> = Vec::new();
@@ -74,20 +99,38 @@ pub(crate) async fn fill(
             }
         }
     }
-    let mut errors: Vec<Error> = Vec::new();
-    let fetched = fetch_missing(shared, &needs, &decoded, &mut errors).await;
-    decode_missing(shared, &needs, fetched, &mut decoded, &mut errors).await;
-    let pool = shared.pool();
-    let shared = shared.clone();
-    let positions = positions.to_vec();
-    let paste = move || {
-        let (image, mask) = slot.parts_mut();
-        let filled = paste_chips(
-            &shared, chips, &index, &decoded, errors, &positions, image, mask,
-        );
-        (slot, filled)
+    let mut gathered = Gathered {
+        chips,
+        positions: positions.to_vec(),
+        index,
+        fetched: vec![None; needs.len()],
+        needs,
+        decoded,
+        errors: Vec::new(),
+        reserved: None,
     };
-    on_pool(&pool, paste).await
+    gathered.fetch(shared, turn).await;
+    gathered
+}
+
+/// Decode what `gathered` fetched and paste its chips into `slot` (images [B, C, H, W], mask [B, H, W]), on
+/// the decode pool. A chip that fails leaves its place in an unspecified state. The slot comes back with
+/// the outcome (it travels with the pool job, so a dropped future cannot free it while the job writes).
+pub(crate) async fn fill(
+    shared: &Arc<Shared>,
+    gathered: Gathered,
+    mut slot: Slot,
+) -> (Slot, Filled) {
+    let shared = shared.clone();
+    let pool = shared.pool();
+    on_pool(&pool, move || {
+        let mut gathered = gathered;
+        gathered.decode(&shared);
+        let (image, mask) = slot.parts_mut();
+        let filled = gathered.paste(&shared, image, mask);
+        (slot, filled)
+    })
+    .await
 }
 
 /// The plan of one chip, from its slice's item.
@@ -105,113 +148,120 @@ async fn plan_one(shared: &Shared, slice: GeoSlice) -> Result<ChipPlan> {
     plan_chip(slice, item, &shared.layouts[slice.item], &shared.headers).await
 }
 
-/// Fetch the blocks not found decoded: one `get_ranges` per COG, all COGs at once, within the in-flight
-/// request and byte limits. Failed COGs leave their blocks `None` and their error in `errors`.
-async fn fetch_missing(
-    shared: &Shared,
-    needs: &[Need],
-    decoded: &[Decoded],
-    errors: &mut Vec<Error>,
-) -> Vec<Option<Result<Bytes, usize>>> {
-    let mut by_cog: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (i, need) in needs.iter().enumerate() {
-        if decoded[i].is_none() {
-            by_cog
-                .entry(Arc::as_ptr(&need.cog) as usize)
-                .or_default()
-                .push(i);
-        }
-    }
-    let gap = shared.config.coalesce_gap;
-    let fetches = by_cog.into_values().map(|blocks| async move {
-        let cog = &needs[blocks[0]].cog;
-        let ranges: Vec<Range<u64>> = blocks.iter().map(|&i| needs[i].range.clone()).collect();
-        let merged = coalesce(ranges.iter().cloned(), gap);
-        let bytes: u64 = merged.iter().map(|r| r.end - r.start).sum();
-        let requests = (merged.len() as u32).clamp(1, shared.requests_limit);
-        let kib = (bytes.div_ceil(1024) as u32).clamp(1, shared.kib_limit);
-        let _requests = shared.requests.acquire_many(requests).await;
-        let _bytes = shared.bytes.acquire_many(kib).await;
-        let start = Instant::now();
-        let got = cog.fetch_ranges(&ranges, gap).await;
-        Counters::time(&shared.counters.fetch_ns, start.elapsed());
-        Counters::add(&shared.counters.requests, merged.len() as u64);
-        Counters::add(&shared.counters.bytes_fetched, bytes);
-        (blocks, got)
-    });
-    let mut fetched: Vec<Option<Result<Bytes, usize>>> = vec![None; needs.len()];
-    for (blocks, got) in futures::future::join_all(fetches).await {
-        match got {
-            Ok(parts) => {
-                for (i, bytes) in blocks.into_iter().zip(parts) {
-                    fetched[i] = Some(Ok(bytes));
-                }
-            }
-            Err(e) => {
-                errors.push(e);
-                for i in blocks {
-                    fetched[i] = Some(Err(errors.len() - 1));
-                }
+impl Gathered {
+    /// Fetch the blocks not found decoded, after reserving their bytes when `turn` comes. A COG whose fetch
+    /// fails leaves its error for its blocks.
+    async fn fetch(&mut self, shared: &Shared, turn: Option<Turn>) {
+        let mut by_cog: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, need) in self.needs.iter().enumerate() {
+            if self.decoded[i].is_none() {
+                by_cog
+                    .entry(Arc::as_ptr(&need.cog) as usize)
+                    .or_default()
+                    .push(i);
             }
         }
-    }
-    fetched
-}
-
-/// Decode the fetched blocks on the decode pool (whole blocks when the tile cache keeps them, else only the
-/// rows the batch needs) and keep them in the cache.
-async fn decode_missing(
-    shared: &Arc<Shared>,
-    needs: &[Need],
-    fetched: Vec<Option<Result<Bytes, usize>>>,
-    decoded: &mut [Decoded],
-    errors: &mut Vec<Error>,
-) {
-    let whole = shared.tiles.enabled();
-    let jobs: Vec<(usize, Arc<Cog>, BlockKey, u64, Bytes)> = fetched
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, f)| match f? {
-            Ok(bytes) => {
-                let n = &needs[i];
-                let rows = if whole { u64::MAX } else { n.rows };
-                Some((i, n.cog.clone(), n.key, rows, bytes))
-            }
-            Err(e) => {
-                decoded[i] = Some(Err(e));
-                None
-            }
-        })
-        .collect();
-    if jobs.is_empty() {
-        return;
-    }
-    let shared2 = shared.clone();
-    let results = on_pool(&shared.pool(), move || {
-        let start = Instant::now();
-        let out: Vec<(usize, Result<Arc<Vec<u8>>>)> = jobs
-            .into_par_iter()
-            .map(|(i, cog, key, rows, bytes)| {
-                let reuse = shared2.blocks.take();
-                let block = cog.decode_block(key, &bytes, rows, reuse).map(Arc::new);
-                if let (true, Ok(block)) = (whole, &block) {
-                    for evicted in shared2.tiles.insert(key, block.clone()) {
-                        shared2.blocks.give(evicted);
-                    }
-                }
-                (i, block)
+        let gap = shared.config.coalesce_gap;
+        let needs = &self.needs;
+        let groups: Vec<FetchGroup> = by_cog
+            .into_values()
+            .map(|blocks| {
+                let ranges: Vec<Range<u64>> =
+                    blocks.iter().map(|&i| needs[i].range.clone()).collect();
+                let merged = coalesce(ranges.iter().cloned(), gap);
+                let bytes = merged.iter().map(|r| r.end - r.start).sum();
+                (blocks, ranges, merged.len(), bytes)
             })
             .collect();
-        Counters::add(&shared2.counters.blocks_decoded, out.len() as u64);
-        Counters::time(&shared2.counters.decode_ns, start.elapsed());
-        out
-    })
-    .await;
-    for (i, block) in results {
-        decoded[i] = Some(block.map_err(|e| {
-            errors.push(e);
-            errors.len() - 1
-        }));
+        let total: u64 = groups.iter().map(|g| g.3).sum();
+        if let Some(turn) = &turn {
+            turn.wait().await;
+        }
+        let kib = (total.div_ceil(1024) as u32).clamp(1, shared.kib_limit);
+        self.reserved = shared.bytes.clone().acquire_many_owned(kib).await.ok();
+        drop(turn);
+        let fetches = groups
+            .into_iter()
+            .map(|(blocks, ranges, requests, bytes)| async move {
+                let cog = &needs[blocks[0]].cog;
+                let permits = (requests as u32).clamp(1, shared.requests_limit);
+                let _requests = shared.requests.acquire_many(permits).await;
+                let start = Instant::now();
+                let got = cog.fetch_ranges(&ranges, gap).await;
+                Counters::time(&shared.counters.fetch_ns, start.elapsed());
+                Counters::add(&shared.counters.requests, requests as u64);
+                Counters::add(&shared.counters.bytes_fetched, bytes);
+                (blocks, got)
+            });
+        for (blocks, got) in futures::future::join_all(fetches).await {
+            match got {
+                Ok(parts) => {
+                    for (i, bytes) in blocks.into_iter().zip(parts) {
+                        self.fetched[i] = Some(Ok(bytes));
+                    }
+                }
+                Err(e) => {
+                    self.errors.push(e);
+                    for i in blocks {
+                        self.fetched[i] = Some(Err(self.errors.len() - 1));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decode the fetched blocks in parallel (whole blocks when the tile cache keeps them, else only the rows
+    /// the chips need), keep them in the cache, and let go of the fetched bytes. A block another batch put
+    /// in the cache since this one was gathered is taken from there instead.
+    fn decode(&mut self, shared: &Shared) {
+        let start = Instant::now();
+        let whole = shared.tiles.enabled();
+        let fetched = std::mem::take(&mut self.fetched);
+        let needs = &self.needs;
+        let decode = |i: usize, bytes: Bytes| -> Result<(Arc<Vec<u8>>, bool)> {
+            let n = &needs[i];
+            if let Some(hit) = shared.tiles.get(&n.key) {
+                return Ok((hit, false));
+            }
+            let rows = if whole { u64::MAX } else { n.rows };
+            let block = Arc::new(
+                n.cog
+                    .decode_block(n.key, &bytes, rows, shared.blocks.take())?,
+            );
+            if whole {
+                for evicted in shared.tiles.insert(n.key, block.clone()) {
+                    shared.blocks.give(evicted);
+                }
+            }
+            Ok((block, true))
+        };
+        let results: Vec<(usize, Outcome)> = fetched
+            .into_par_iter()
+            .enumerate()
+            .filter_map(|(i, f)| Some((i, f?.map(|bytes| decode(i, bytes)))))
+            .collect();
+        let (mut decoded, mut hits) = (0, 0);
+        for (i, block) in results {
+            self.decoded[i] = Some(match block {
+                Ok(Ok((block, fresh))) => {
+                    if fresh {
+                        decoded += 1;
+                    } else {
+                        hits += 1;
+                    }
+                    Ok(block)
+                }
+                Ok(Err(e)) => {
+                    self.errors.push(e);
+                    Err(self.errors.len() - 1)
+                }
+                Err(e) => Err(e),
+            });
+        }
+        self.reserved = None;
+        Counters::add(&shared.counters.blocks_decoded, decoded);
+        Counters::add(&shared.counters.cache_hits, hits);
+        Counters::time(&shared.counters.decode_ns, start.elapsed());
     }
 }
 
@@ -229,6 +279,28 @@ async fn on_pool<T: Send + 'static>(
         Ok(Ok(value)) => value,
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
         Err(_) => unreachable!("the decode pool runs every job it is given"),
+    }
+}
+
+impl Gathered {
+    /// Paste every planned chip into its place (chip `k` at slot position `positions[k]`) in parallel, then
+    /// recycle the decoded blocks; returns each chip's transform or error, in chip order.
+    fn paste(self, shared: &Shared, image: &mut [u8], mask: &mut [u8]) -> Filled {
+        let Gathered {
+            chips,
+            positions,
+            index,
+            decoded,
+            errors,
+            ..
+        } = self;
+        let filled = paste_chips(
+            shared, chips, &index, &decoded, errors, &positions, image, mask,
+        );
+        for block in decoded.into_iter().flatten().flatten() {
+            shared.blocks.give(block);
+        }
+        filled
     }
 }
 

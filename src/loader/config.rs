@@ -23,9 +23,10 @@ pub struct LoaderConfig {
     pub dtype: Option<DataType>,
     /// Chips per batch.
     pub batch_size: usize,
-    /// Batches being fetched and decoded ahead of the consumer.
+    /// Batches being planned and fetched ahead of the consumer (their stored bytes count against
+    /// `max_bytes`; they take a ring slot only to decode). Deeper hides more latency.
     pub prefetch: usize,
-    /// Ring slots: batches held by the consumer or in flight at once. At least `prefetch + 1`.
+    /// Ring slots: batches being decoded or held by the consumer. At least 2.
     pub ring_slots: usize,
     /// Range requests in flight at once.
     pub max_requests: usize,
@@ -53,8 +54,8 @@ impl LoaderConfig {
             chip_size: (width, height),
             dtype: None,
             batch_size: 32,
-            prefetch: 4,
-            ring_slots: 6,
+            prefetch: 16,
+            ring_slots: 4,
             max_requests: 256,
             max_bytes: 256 << 20,
             tile_cache_bytes: 256 << 20,

@@ -1,10 +1,11 @@
 //! The loader: GeoSlices from a sampler become batches of chips in a bounded ring of reusable slots.
 //!
-//! Per batch: draw `batch_size` slices, take a free ring slot (waiting if every slot is in flight or held by
-//! the consumer), plan each chip (item → assets → COG level and pixel window), fetch each distinct block once
-//! (one `get_ranges` per COG; decoded blocks in the tile cache are not fetched at all), decode the distinct
-//! blocks once on the decode pool, and paste every chip straight into its place in the slot. Up to
-//! `prefetch` batches are in flight on a tokio runtime the loader creates in the process that iterates it.
+//! Per batch: draw `batch_size` slices, plan each chip (item → assets → COG level and pixel window), reserve
+//! the batch's stored bytes (in batch order), fetch each distinct block once (one `get_ranges` per COG;
+//! blocks in the decoded-tile cache are not fetched at all), take a free ring slot (in batch order, waiting
+//! while every slot is being filled or held by the consumer), decode the distinct blocks once on the decode
+//! pool and paste every chip straight into its place in the slot. Up to `prefetch` batches are in flight on a
+//! tokio runtime the loader creates in the process that iterates it.
 
 mod assemble;
 mod batch;
@@ -13,6 +14,7 @@ mod plan;
 mod produce;
 mod stats;
 mod tile_cache;
+mod turn;
 
 pub use batch::{Batch, Sample};
 pub use config::{LoaderConfig, OnError};
@@ -48,7 +50,7 @@ pub(crate) struct Shared {
     counters: Counters,
     requests: Semaphore,
     requests_limit: u32,
-    bytes: Semaphore,
+    bytes: Arc<Semaphore>,
     kib_limit: u32,
     scratch: Scratch,
     blocks: BlockPool,
@@ -179,10 +181,10 @@ impl Loader {
         {
             return bad("batch_size, prefetch and chip_size must be positive".into());
         }
-        if config.ring_slots <= config.prefetch {
+        if config.ring_slots < 2 {
             return bad(format!(
-                "ring_slots ({}) must exceed prefetch ({}): one slot is the consumer's",
-                config.ring_slots, config.prefetch
+                "ring_slots is {}: at least 2 (one for the consumer, one being filled)",
+                config.ring_slots
             ));
         }
         let Some(first) = catalog.items().first() else {
@@ -227,7 +229,7 @@ impl Loader {
             counters: Counters::default(),
             requests: Semaphore::new(requests_limit as usize),
             requests_limit,
-            bytes: Semaphore::new(kib_limit as usize),
+            bytes: Arc::new(Semaphore::new(kib_limit as usize)),
             kib_limit,
             scratch: Scratch::default(),
             blocks: BlockPool::default(),

@@ -1,5 +1,6 @@
-//! The producer: draws slices, takes ring slots in batch order, runs up to `prefetch` batch jobs at once on
-//! the loader's runtime, and hands finished batches to the consumer (in order, or as they complete).
+//! The producer: draws slices, runs up to `prefetch` batch jobs at once on the loader's runtime (each
+//! reserving in-flight bytes and then a ring slot in batch order), and hands finished batches to the consumer
+//! (in order, or as they complete).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -15,8 +16,10 @@ use tokio::sync::mpsc;
 use super::batch::Batch;
 use super::config::OnError;
 use super::stats::Counters;
+use super::turn::{Turn, Turnstile};
 use super::{Shared, assemble};
 use crate::error::{Error, Result};
+use crate::grid::GeoTransform;
 use crate::ring::{Ring, Slot};
 
 type SharedSampler = Arc<Mutex<Box<dyn Sampler>>>;
@@ -24,10 +27,10 @@ type SharedSampler = Arc<Mutex<Box<dyn Sampler>>>;
 /// What the consumer sees of the producer, to tell "slow" from "stuck".
 #[derive(Debug, Default)]
 struct Progress {
-    /// The producer is waiting for a free slot.
+    /// A batch is waiting for a free slot.
     waiting_for_slot: AtomicBool,
-    /// Batches taken a slot and not yet handed over.
-    in_flight: AtomicUsize,
+    /// Batches holding a slot that the consumer has not been handed yet.
+    holding: AtomicUsize,
 }
 
 /// One epoch's pipeline: its runtime (with the producer task on it) and the consumer's end of the channel.
@@ -123,7 +126,7 @@ impl Run {
     /// Whether the producer cannot go on until the consumer drops a batch.
     fn stuck(&self) -> bool {
         self.progress.waiting_for_slot.load(SeqCst)
-            && self.progress.in_flight.load(SeqCst) == 0
+            && self.progress.holding.load(SeqCst) == 0
             && self.rx.is_empty()
             && self.ring.free() == 0
     }
@@ -157,8 +160,9 @@ fn draw(sampler: &SharedSampler, n: usize) -> Vec<GeoSlice> {
     sampler.by_ref().take(n).collect()
 }
 
-/// The producer task: batch jobs in flight, at most `prefetch`, each with its slot taken in batch order (so
-/// no later batch can hold the slot an earlier one waits for); finished batches sent in order or as done.
+/// The producer task: up to `prefetch` batch jobs at once, each reserving its bytes and then taking its ring
+/// slot in batch order (a turnstile for each), so no later batch holds what an earlier one waits for; finished
+/// batches sent in order or as they complete.
 async fn produce(
     shared: Arc<Shared>,
     sampler: SharedSampler,
@@ -166,43 +170,33 @@ async fn produce(
     tx: mpsc::Sender<Result<Batch>>,
     progress: Arc<Progress>,
 ) {
+    let (bytes_gate, slot_gate) = (Turnstile::new(), Turnstile::new());
     let mut jobs = FuturesUnordered::new();
     let mut ready: BTreeMap<u64, Result<Batch>> = BTreeMap::new();
     let (mut next_index, mut next_out, mut exhausted) = (0u64, 0u64, false);
     loop {
-        let finished = if !exhausted && jobs.len() < shared.config.prefetch {
-            progress.waiting_for_slot.store(true, SeqCst);
-            let start = Instant::now();
-            tokio::select! {
-                biased;
-                Some(done) = jobs.next(), if !jobs.is_empty() => {
-                    progress.waiting_for_slot.store(false, SeqCst);
-                    done
-                }
-                slot = ring.acquire_async() => {
-                    progress.waiting_for_slot.store(false, SeqCst);
-                    Counters::time(&shared.counters.wait_slot_ns, start.elapsed());
-                    let slices = draw(&sampler, shared.config.batch_size);
-                    if slices.is_empty() {
-                        exhausted = true;
-                    } else {
-                        progress.in_flight.fetch_add(1, SeqCst);
-                        let job = job(shared.clone(), sampler.clone(), slices, slot, next_index);
-                        let index = next_index;
-                        let handle = tokio::spawn(job);
-                        jobs.push(async move { (index, handle.await) });
-                        next_index += 1;
-                    }
-                    continue;
-                }
+        while !exhausted && jobs.len() < shared.config.prefetch {
+            let slices = draw(&sampler, shared.config.batch_size);
+            if slices.is_empty() {
+                exhausted = true;
+                break;
             }
-        } else {
-            match jobs.next().await {
-                Some(done) => done,
-                None => break,
-            }
+            let turns = (bytes_gate.ticket(next_index), slot_gate.ticket(next_index));
+            let job = Job {
+                shared: shared.clone(),
+                sampler: sampler.clone(),
+                ring: ring.clone(),
+                progress: progress.clone(),
+                index: next_index,
+            };
+            let handle = tokio::spawn(job.run(slices, turns));
+            let index = next_index;
+            jobs.push(async move { (index, handle.await) });
+            next_index += 1;
+        }
+        let Some((index, joined)) = jobs.next().await else {
+            break;
         };
-        let (index, joined) = finished;
         let result = joined.unwrap_or_else(|e| {
             Err(Error::Loader {
                 reason: format!("a batch task failed: {e}"),
@@ -224,8 +218,11 @@ async fn produce(
             next_out += 1;
             let start = Instant::now();
             let failed = result.is_err();
+            let held = result.is_ok();
             let sent = tx.send(result).await;
-            progress.in_flight.fetch_sub(1, SeqCst);
+            if held {
+                progress.holding.fetch_sub(1, SeqCst);
+            }
             Counters::time(&shared.counters.wait_consumer_ns, start.elapsed());
             if sent.is_err() || failed {
                 return;
@@ -234,66 +231,111 @@ async fn produce(
     }
 }
 
-/// One batch: fill `slot` with the chips of `slices`; with `on_error = skip`, failed chips are replaced by
-/// the sampler's next slices (and the batch shortened if the epoch runs out).
-async fn job(
+/// One batch being made.
+struct Job {
     shared: Arc<Shared>,
     sampler: SharedSampler,
-    mut slices: Vec<GeoSlice>,
-    mut slot: Slot,
+    ring: Ring,
+    progress: Arc<Progress>,
     index: u64,
-) -> Result<Batch> {
-    let mut transforms = vec![None; slices.len()];
-    let mut positions: Vec<usize> = (0..slices.len()).collect();
-    let mut pending = slices.clone();
-    let mut dropped = Vec::new();
-    while !positions.is_empty() {
-        let filled;
-        (slot, filled) = assemble::fill(&shared, &pending, &positions, slot).await;
-        let mut failed = Vec::new();
-        for (&p, result) in positions.iter().zip(filled) {
-            match (result, shared.config.on_error) {
-                (Ok(t), _) => transforms[p] = Some(t),
-                (Err(e), OnError::Raise) => return Err(e),
-                (Err(_), OnError::Skip) => {
-                    Counters::add(&shared.counters.skipped, 1);
-                    failed.push(p);
+}
+
+impl Job {
+    /// Fill a ring slot with the chips of `slices`: gather (plan, reserve bytes in turn, fetch), take a slot
+    /// in turn, decode and paste. With `on_error = skip`, failed chips are replaced by the sampler's next
+    /// slices (and the batch shortened if the epoch runs out).
+    async fn run(
+        self,
+        mut slices: Vec<GeoSlice>,
+        (bytes_turn, slot_turn): (Turn, Turn),
+    ) -> Result<Batch> {
+        let shared = &self.shared;
+        let mut positions: Vec<usize> = (0..slices.len()).collect();
+        let mut gathered = assemble::gather(shared, &slices, &positions, Some(bytes_turn)).await;
+        slot_turn.wait().await;
+        let start = Instant::now();
+        let slot = match self.ring.try_acquire() {
+            Some(slot) => slot,
+            None => {
+                self.progress.waiting_for_slot.store(true, SeqCst);
+                let slot = self.ring.acquire_async().await;
+                self.progress.waiting_for_slot.store(false, SeqCst);
+                slot
+            }
+        };
+        self.progress.holding.fetch_add(1, SeqCst);
+        Counters::time(&shared.counters.wait_slot_ns, start.elapsed());
+        drop(slot_turn);
+        let mut slot = slot;
+        let mut transforms = vec![None; slices.len()];
+        let mut dropped = Vec::new();
+        loop {
+            let filled;
+            (slot, filled) = assemble::fill(shared, gathered, slot).await;
+            let mut failed = Vec::new();
+            for (&p, result) in positions.iter().zip(filled) {
+                match (result, shared.config.on_error) {
+                    (Ok(t), _) => transforms[p] = Some(t),
+                    (Err(e), OnError::Raise) => {
+                        self.progress.holding.fetch_sub(1, SeqCst);
+                        return Err(e);
+                    }
+                    (Err(_), OnError::Skip) => {
+                        Counters::add(&shared.counters.skipped, 1);
+                        failed.push(p);
+                    }
                 }
             }
+            let replacements = draw(&self.sampler, failed.len());
+            dropped.extend(failed.drain(replacements.len()..));
+            if failed.is_empty() {
+                break;
+            }
+            for (&p, s) in failed.iter().zip(&replacements) {
+                slices[p] = *s;
+            }
+            positions = failed;
+            gathered = assemble::gather(shared, &replacements, &positions, None).await;
         }
-        pending = draw(&sampler, failed.len());
-        dropped.extend(failed.drain(pending.len()..));
-        for (&p, s) in failed.iter().zip(&pending) {
-            slices[p] = *s;
+        Ok(self.finish(slot, slices, transforms, &dropped))
+    }
+
+    /// Close the gaps `dropped` chips left (moving later chips down) and freeze the slot into a Batch.
+    fn finish(
+        &self,
+        mut slot: Slot,
+        slices: Vec<GeoSlice>,
+        transforms: Vec<Option<GeoTransform>>,
+        dropped: &[usize],
+    ) -> Batch {
+        let shared = &self.shared;
+        let keep: Vec<usize> = (0..slices.len()).filter(|p| !dropped.contains(p)).collect();
+        let (image_bytes, mask_bytes) = shared.slot_bytes();
+        let (chip_image, chip_mask) = (
+            image_bytes / shared.config.batch_size,
+            mask_bytes / shared.config.batch_size,
+        );
+        let (image, mask) = slot.parts_mut();
+        for (to, &from) in keep.iter().enumerate().filter(|(to, from)| to != *from) {
+            image.copy_within(from * chip_image..(from + 1) * chip_image, to * chip_image);
+            mask.copy_within(from * chip_mask..(from + 1) * chip_mask, to * chip_mask);
         }
-        positions = failed;
+        let slices: Vec<GeoSlice> = keep.iter().map(|&p| slices[p]).collect();
+        let (w, h) = shared.config.chip_size;
+        Batch {
+            lease: slot.freeze(),
+            index: self.index,
+            dtype: shared.dtype,
+            shape: [slices.len(), shared.channels, h as usize, w as usize],
+            items: slices
+                .iter()
+                .map(|s| shared.catalog.items()[s.item].id.clone())
+                .collect(),
+            transforms: keep
+                .iter()
+                .map(|&p| transforms[p].expect("every kept chip was filled"))
+                .collect(),
+            slices,
+        }
     }
-    let keep: Vec<usize> = (0..slices.len()).filter(|p| !dropped.contains(p)).collect();
-    let shape = shared.slot_bytes();
-    let (chip_image, chip_mask) = (
-        shape.0 / shared.config.batch_size,
-        shape.1 / shared.config.batch_size,
-    );
-    let (image, mask) = slot.parts_mut();
-    for (to, &from) in keep.iter().enumerate().filter(|(to, from)| to != *from) {
-        image.copy_within(from * chip_image..(from + 1) * chip_image, to * chip_image);
-        mask.copy_within(from * chip_mask..(from + 1) * chip_mask, to * chip_mask);
-    }
-    let slices: Vec<GeoSlice> = keep.iter().map(|&p| slices[p]).collect();
-    let (w, h) = shared.config.chip_size;
-    Ok(Batch {
-        lease: slot.freeze(),
-        index,
-        dtype: shared.dtype,
-        shape: [slices.len(), shared.channels, h as usize, w as usize],
-        items: slices
-            .iter()
-            .map(|s| shared.catalog.items()[s.item].id.clone())
-            .collect(),
-        transforms: keep
-            .iter()
-            .map(|&p| transforms[p].expect("every kept chip was filled"))
-            .collect(),
-        slices,
-    })
 }
