@@ -10,11 +10,27 @@ use geochips::runtime::block_on;
 use geochips::write::{CogOptions, write_cog};
 use geochips::{Bounds, Crs, DataType, GeoSlice, GeoTransform, Interval};
 
-fn tempdir(name: &str) -> PathBuf {
+/// A fresh directory under the system's temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("geochips-catalog-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// A 64 × 48 px, `bands`-band uint16 COG at `path` in `epsg`, its top-left corner at (x, y), 10 m pixels.
@@ -120,7 +136,7 @@ fn bad_files_are_listed_with_reasons_naming_them_and_the_rest_is_built() {
     )
     .unwrap();
     let missing = s(&dir.join("elsewhere/missing.tif"));
-    let (catalog, report) = build(&[s(&dir), missing.clone()], &BuildOptions::default()).unwrap();
+    let (catalog, report) = build(&[s(&dir), missing], &BuildOptions::default()).unwrap();
     assert_eq!(catalog.len(), 1);
     assert_eq!(catalog.items()[0].id, "good");
     assert_eq!(report.failures.len(), 3, "{:#?}", report.failures);
