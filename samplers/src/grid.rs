@@ -1,11 +1,8 @@
 //! GridSampler: every item tiled with chips of a given size and stride, in a fixed order.
 
 use crate::raster::Raster;
-use crate::schedule::Progress;
-use crate::{
-    ChipSize, Edge, Footprint, GeoSlice, Interval, Polygon, Sampler, SamplerError, SamplerState,
-    Shard,
-};
+use crate::schedule::{Progress, sampler_impls};
+use crate::{ChipSize, Edge, Footprint, GeoSlice, Interval, Polygon, SamplerError};
 
 /// Options of a [`GridSampler`].
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +19,7 @@ pub struct GridOptions {
     /// (snapped outward to whole pixels); chips are not tested against the polygon itself. Items in other CRSs
     /// are tiled whole.
     pub roi: Option<Polygon>,
-    /// Recorded in [`SamplerState`]; the grid's order does not depend on it.
+    /// Recorded in [`SamplerState`](crate::SamplerState); the grid's order does not depend on it.
     pub seed: u64,
 }
 
@@ -45,7 +42,7 @@ impl Default for GridOptions {
 /// and column are moved back to end on the raster's edge, with [`Edge::Pad`] they keep the stride and reach past
 /// it. An item smaller than a chip gives one chip at its top-left corner, reaching past its edge (padded).
 /// Sharding gives slice `i` to shard `i % count`; shards that run short repeat slices from the start of the
-/// epoch so that all have the same length (see [`Sampler::epoch_len`]).
+/// epoch so that all have the same length (see [`Sampler::epoch_len`](crate::Sampler::epoch_len)).
 #[derive(Debug, Clone)]
 pub struct GridSampler {
     tiles: Vec<Tiling>,
@@ -69,6 +66,9 @@ struct Tiling {
 }
 
 impl GridSampler {
+    /// Derive the per-epoch state from `progress` (after the epoch or position changed).
+    fn rekey(&mut self) {}
+
     /// A sampler over `footprints`, tiling them in the given order.
     pub fn new(
         footprints: &[Footprint],
@@ -183,40 +183,4 @@ impl GridSampler {
     }
 }
 
-impl Iterator for GridSampler {
-    type Item = GeoSlice;
-
-    fn next(&mut self) -> Option<GeoSlice> {
-        let id = self.progress.next_id()?;
-        Some(self.slice_at(id))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.progress.remaining() as usize;
-        (n, Some(n))
-    }
-}
-
-impl ExactSizeIterator for GridSampler {}
-
-impl Sampler for GridSampler {
-    fn set_epoch(&mut self, epoch: u64) {
-        self.progress.set_epoch(epoch);
-    }
-
-    fn set_shard(&mut self, shard: Shard) {
-        self.progress.set_shard(shard);
-    }
-
-    fn epoch_len(&self) -> u64 {
-        self.progress.len()
-    }
-
-    fn state(&self) -> SamplerState {
-        self.progress.state()
-    }
-
-    fn restore(&mut self, state: &SamplerState) {
-        self.progress.restore(state);
-    }
-}
+sampler_impls!(GridSampler);

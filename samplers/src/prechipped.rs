@@ -1,8 +1,8 @@
 //! PreChipped: one slice per item, for catalogs whose items already are chips.
 
 use crate::raster::Raster;
-use crate::schedule::Progress;
-use crate::{Footprint, GeoSlice, Interval, Sampler, SamplerError, SamplerState, Shard};
+use crate::schedule::{Progress, sampler_impls};
+use crate::{Footprint, GeoSlice, Interval, SamplerError};
 
 /// One slice per item: the whole item at its own resolution (`size` = its pixel size), in catalog order,
 /// the same every epoch. Items outside `toi` are left out. Sharding and padding as in
@@ -14,7 +14,10 @@ pub struct PreChipped {
 }
 
 impl PreChipped {
-    /// One slice for each footprint meeting `toi`; `seed` is only recorded in the [`SamplerState`].
+    /// Derive the per-epoch state from `progress` (after the epoch or position changed).
+    fn rekey(&mut self) {}
+
+    /// One slice for each footprint meeting `toi`; `seed` is only recorded in the [`SamplerState`](crate::SamplerState).
     pub fn new(
         footprints: &[Footprint],
         toi: Interval,
@@ -29,6 +32,12 @@ impl PreChipped {
         }
         let progress = Progress::new(seed, rasters.len() as u64, 1);
         Ok(PreChipped { rasters, progress })
+    }
+
+    /// Slice `id` of an id the schedule handed out (always below the item count).
+    fn slice_at(&mut self, id: u64) -> GeoSlice {
+        self.slice(id)
+            .expect("the schedule hands out ids below the item count")
     }
 
     /// Slice number `id` of the epoch (unsharded numbering); `None` past the last.
@@ -50,40 +59,4 @@ impl PreChipped {
     }
 }
 
-impl Iterator for PreChipped {
-    type Item = GeoSlice;
-
-    fn next(&mut self) -> Option<GeoSlice> {
-        let id = self.progress.next_id()?;
-        self.slice(id)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.progress.remaining() as usize;
-        (n, Some(n))
-    }
-}
-
-impl ExactSizeIterator for PreChipped {}
-
-impl Sampler for PreChipped {
-    fn set_epoch(&mut self, epoch: u64) {
-        self.progress.set_epoch(epoch);
-    }
-
-    fn set_shard(&mut self, shard: Shard) {
-        self.progress.set_shard(shard);
-    }
-
-    fn epoch_len(&self) -> u64 {
-        self.progress.len()
-    }
-
-    fn state(&self) -> SamplerState {
-        self.progress.state()
-    }
-
-    fn restore(&mut self, state: &SamplerState) {
-        self.progress.restore(state);
-    }
-}
+sampler_impls!(PreChipped);

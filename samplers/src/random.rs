@@ -2,11 +2,8 @@
 
 use crate::region::{Placement, Region, RegionSpec};
 use crate::rng::RngKey;
-use crate::schedule::Progress;
-use crate::{
-    ChipSize, Footprint, GeoSlice, Interval, Polygon, Sampler, SamplerError, SamplerState, Shard,
-    Weighting,
-};
+use crate::schedule::{Progress, sampler_impls};
+use crate::{ChipSize, Footprint, GeoSlice, Interval, Polygon, SamplerError, Weighting};
 
 /// Options of a [`RandomSampler`]; start from `RandomOptions::default()` and set what you need.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +56,7 @@ impl Default for RandomOptions {
 /// Random chips, uniform over the union of the footprints (see [`Weighting`]), each snapped to its item's grid.
 ///
 /// Slice `i` of an epoch is a pure function of `(seed, epoch, i)`: sharding takes every `count`-th slice (or
-/// neighbourhood group), and [`Sampler::restore`] is O(1). Footprints in different CRSs are different places.
+/// neighbourhood group), and [`Sampler::restore`](crate::Sampler::restore) is O(1). Footprints in different CRSs are different places.
 /// When no chip fits anywhere, the sampler is empty (`epoch_len() == 0`).
 ///
 /// Cost: under [`Weighting::Uniform`] a draw is retried as often as the mean number of distinct footprints
@@ -95,6 +92,12 @@ const SLICE_STREAM: u64 = 0;
 const GROUP_STREAM: u64 = 1;
 
 impl RandomSampler {
+    /// Derive the per-epoch state from `progress` (after the epoch or position changed).
+    fn rekey(&mut self) {
+        self.keys = keys(self.progress.seed, self.progress.epoch);
+        self.anchor = None;
+    }
+
     /// A sampler over `footprints`.
     pub fn new(
         footprints: &[Footprint],
@@ -230,44 +233,4 @@ fn keys(seed: u64, epoch: u64) -> (RngKey, RngKey) {
     )
 }
 
-impl Iterator for RandomSampler {
-    type Item = GeoSlice;
-
-    fn next(&mut self) -> Option<GeoSlice> {
-        let id = self.progress.next_id()?;
-        Some(self.slice_at(id))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.progress.remaining() as usize;
-        (n, Some(n))
-    }
-}
-
-impl ExactSizeIterator for RandomSampler {}
-
-impl Sampler for RandomSampler {
-    fn set_epoch(&mut self, epoch: u64) {
-        self.progress.set_epoch(epoch);
-        self.keys = keys(self.progress.seed, epoch);
-        self.anchor = None;
-    }
-
-    fn set_shard(&mut self, shard: Shard) {
-        self.progress.set_shard(shard);
-    }
-
-    fn epoch_len(&self) -> u64 {
-        self.progress.len()
-    }
-
-    fn state(&self) -> SamplerState {
-        self.progress.state()
-    }
-
-    fn restore(&mut self, state: &SamplerState) {
-        self.progress.restore(state);
-        self.keys = keys(state.seed, state.epoch);
-        self.anchor = None;
-    }
-}
+sampler_impls!(RandomSampler);

@@ -149,6 +149,54 @@ impl Progress {
     }
 }
 
+/// The `Iterator` and [`Sampler`](crate::Sampler) impls every sampler shares. The sampler type has a
+/// `progress: Progress` field and two inherent methods: `slice_at(&mut self, id: u64) -> GeoSlice` (slice `id`
+/// of the current epoch) and `rekey(&mut self)` (run after the epoch or the position changes).
+macro_rules! sampler_impls {
+    ($sampler:ty) => {
+        impl Iterator for $sampler {
+            type Item = $crate::GeoSlice;
+
+            fn next(&mut self) -> Option<$crate::GeoSlice> {
+                let id = self.progress.next_id()?;
+                Some(self.slice_at(id))
+            }
+
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                let n = self.progress.remaining() as usize;
+                (n, Some(n))
+            }
+        }
+
+        impl ExactSizeIterator for $sampler {}
+
+        impl $crate::Sampler for $sampler {
+            fn set_epoch(&mut self, epoch: u64) {
+                self.progress.set_epoch(epoch);
+                self.rekey();
+            }
+
+            fn set_shard(&mut self, shard: $crate::Shard) {
+                self.progress.set_shard(shard);
+            }
+
+            fn epoch_len(&self) -> u64 {
+                self.progress.len()
+            }
+
+            fn state(&self) -> $crate::SamplerState {
+                self.progress.state()
+            }
+
+            fn restore(&mut self, state: &$crate::SamplerState) {
+                self.progress.restore(state);
+                self.rekey();
+            }
+        }
+    };
+}
+pub(crate) use sampler_impls;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,11 +2,8 @@
 
 use crate::region::{Region, RegionSpec};
 use crate::rng::RngKey;
-use crate::schedule::Progress;
-use crate::{
-    ChipSize, Footprint, GeoSlice, Interval, Polygon, Sampler, SamplerError, SamplerState, Shard,
-    Weighting,
-};
+use crate::schedule::{Progress, sampler_impls};
+use crate::{ChipSize, Footprint, GeoSlice, Interval, Polygon, SamplerError, Weighting};
 
 /// Options of a [`TimeSeriesSampler`].
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +59,12 @@ pub struct TimeSeriesSampler {
 }
 
 impl TimeSeriesSampler {
+    /// Derive the per-epoch state from `progress` (after the epoch or position changed).
+    fn rekey(&mut self) {
+        self.key = RngKey::new(self.progress.seed, self.progress.epoch, 2);
+        self.last = None;
+    }
+
     /// A sampler over `footprints`.
     pub fn new(
         footprints: &[Footprint],
@@ -156,45 +159,4 @@ impl TimeSeriesSampler {
     }
 }
 
-impl Iterator for TimeSeriesSampler {
-    type Item = GeoSlice;
-
-    fn next(&mut self) -> Option<GeoSlice> {
-        let id = self.progress.next_id()?;
-        Some(self.slice_at(id))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.progress.remaining() as usize;
-        (n, Some(n))
-    }
-}
-
-impl ExactSizeIterator for TimeSeriesSampler {}
-
-impl Sampler for TimeSeriesSampler {
-    fn set_epoch(&mut self, epoch: u64) {
-        self.progress.set_epoch(epoch);
-        self.key = RngKey::new(self.progress.seed, epoch, 2);
-        self.last = None;
-    }
-
-    fn set_shard(&mut self, shard: Shard) {
-        self.progress.set_shard(shard);
-    }
-
-    /// Slices (not samples) in this shard's epoch: a multiple of `T`.
-    fn epoch_len(&self) -> u64 {
-        self.progress.len()
-    }
-
-    fn state(&self) -> SamplerState {
-        self.progress.state()
-    }
-
-    fn restore(&mut self, state: &SamplerState) {
-        self.progress.restore(state);
-        self.key = RngKey::new(state.seed, state.epoch, 2);
-        self.last = None;
-    }
-}
+sampler_impls!(TimeSeriesSampler);
