@@ -12,7 +12,7 @@ mod header;
 mod image;
 mod open;
 mod read;
-mod store;
+pub(crate) mod store;
 mod tiff;
 
 pub use cache::HeaderCache;

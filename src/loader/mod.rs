@@ -54,7 +54,7 @@ pub(crate) struct Shared {
     kib_limit: u32,
     scratch: Scratch,
     blocks: BlockPool,
-    pool: Mutex<Option<(u32, Arc<rayon::ThreadPool>)>>,
+    pool: crate::pool::PoolSlot,
 }
 
 /// Decoded-block buffers no chip needs any more, kept (up to [`BlockPool::LIMIT`] bytes) for the next
@@ -112,26 +112,9 @@ impl Shared {
     /// The pool chips are decoded on: the loader's own (`decode_threads`), made once per process, or the
     /// process's shared decode pool.
     fn pool(&self) -> Arc<rayon::ThreadPool> {
-        let Some(threads) = self.config.decode_threads else {
-            return crate::pool::decode_pool();
-        };
-        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-        let pid = std::process::id();
-        match &*pool {
-            Some((owner, p)) if *owner == pid => p.clone(),
-            _ => {
-                let p = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("geochips-loader-{i}"))
-                    .build()
-                    .expect("a rayon pool can be built");
-                let p = Arc::new(p);
-                // A pool inherited through fork has no threads; leak it rather than run its destructor.
-                if let Some((_, old)) = pool.replace((pid, p.clone())) {
-                    std::mem::forget(old);
-                }
-                p
-            }
+        match self.config.decode_threads {
+            None => crate::pool::decode_pool(),
+            Some(threads) => crate::pool::per_process(&self.pool, Some(threads), "geochips-loader"),
         }
     }
 
