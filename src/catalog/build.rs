@@ -99,11 +99,11 @@ pub struct BuildReport {
 struct Header {
     href: String,
     count: usize,
-    dtype: crate::DataType,
+    dtype: crate::dtype::DataType,
     nodata: Option<f64>,
     width: u64,
     height: u64,
-    transform: crate::GeoTransform,
+    transform: crate::grid::GeoTransform,
     crs: Crs,
     tile: (u64, u64),
     overviews: usize,

@@ -10,7 +10,7 @@ use crate::grid::GeoTransform;
 pub struct Asset {
     /// The asset's key within its item (`"image"` for single-file items, STAC asset keys such as `"B02"`).
     pub key: String,
-    /// Where the COG is: a path or URL that [`crate::Cog::open`] takes.
+    /// Where the COG is: a path or URL that [`crate::cog::Cog::open`] takes.
     pub href: String,
     /// One name per band of the file, in band order.
     pub bands: Vec<String>,
