@@ -1,6 +1,11 @@
-//! Memory stays bounded: 100,000 chips streamed through the loader, peak RSS within ring + tile cache +
-//! in-flight bytes + a fixed overhead, and flat after the first 1,000 chips. Alone in its test binary so the
-//! process's RSS is the loader's. `GEOCHIPS_SOAK_CHIPS` changes the count.
+//! Memory stays bounded: 100,000 chips streamed through the loader (a tile cache smaller than the data, so
+//! blocks are decoded, cached and evicted all along), peak RSS within ring + tile cache + in-flight bytes + a
+//! fixed overhead, and flat once warm. Alone in its test binary so the process's RSS is the loader's.
+//! `GEOCHIPS_SOAK_CHIPS` changes the count.
+//!
+//! The measurement runs in a child process with `MALLOC_ARENA_MAX=1`: with glibc's default of 8 arenas per
+//! core, freed blocks scattered over many per-thread arenas let RSS creep by ~10 MiB per 100,000 chips before
+//! it settles, which would hide a real leak of the same size. With one arena the same run is flat.
 
 mod common;
 
@@ -25,6 +30,21 @@ fn status_bytes(field: &str) -> u64 {
 
 #[test]
 fn rss_is_bounded_and_flat_over_a_long_stream() {
+    if std::env::var_os("GEOCHIPS_MEMORY_CHILD").is_none() {
+        let exe = std::env::current_exe().expect("test binary");
+        let status = std::process::Command::new(exe)
+            .args([
+                "rss_is_bounded_and_flat_over_a_long_stream",
+                "--exact",
+                "--nocapture",
+            ])
+            .env("GEOCHIPS_MEMORY_CHILD", "1")
+            .env("MALLOC_ARENA_MAX", "1")
+            .status()
+            .expect("run the measurement in a child process");
+        assert!(status.success(), "the measurement failed: {status}");
+        return;
+    }
     const MIB: u64 = 1 << 20;
     let chips: u64 = std::env::var("GEOCHIPS_SOAK_CHIPS")
         .ok()
@@ -38,7 +58,7 @@ fn rss_is_bounded_and_flat_over_a_long_stream() {
         1024,
     ));
     let mut config = LoaderConfig::new(64, 64);
-    config.tile_cache_bytes = 16 * MIB;
+    config.tile_cache_bytes = 4 * MIB;
     config.max_bytes = 16 * MIB;
     let ring = config.ring_slots as u64 * config.batch_size as u64 * (3 * 64 * 64 * 2 + 64 * 64);
     let options = RandomOptions {
@@ -60,15 +80,15 @@ fn rss_is_bounded_and_flat_over_a_long_stream() {
         if seen % 10_000 < batch.len() as u64 {
             println!("{seen} chips: RSS {} MiB", status_bytes("VmRSS:") / MIB);
         }
-        if warm.is_none() && seen >= 1_000 {
+        if warm.is_none() && seen >= chips / 10 {
             warm = Some(status_bytes("VmRSS:"));
         }
     }
     let (end, peak) = (status_bytes("VmRSS:"), status_bytes("VmHWM:"));
-    let warm = warm.expect("at least 1,000 chips");
+    let warm = warm.expect("a tenth of the chips");
     let limits = ring + config.tile_cache_bytes + config.max_bytes;
     println!(
-        "{seen} chips: RSS before {} MiB, after 1,000 chips {} MiB, at the end {} MiB, peak {} MiB; ring {} MiB + \
+        "{seen} chips: RSS before {} MiB, after a tenth of them {} MiB, at the end {} MiB, peak {} MiB; ring {} MiB + \
          cache {} MiB + in-flight {} MiB = {} MiB of limits; stats {:?}",
         before / MIB,
         warm / MIB,
@@ -86,8 +106,10 @@ fn rss_is_bounded_and_flat_over_a_long_stream() {
         peak < before + limits + 128 * MIB,
         "peak RSS {peak} over the limits {limits} + 128 MiB"
     );
+    // Allowed: the recycled-block pool reaching its high-water mark (a leak of even 1 KiB per batch would
+    // add 3 MiB here, of a chip per batch hundreds).
     assert!(
-        end < warm + 16 * MIB,
-        "RSS grew from {warm} after 1,000 chips to {end}"
+        end < warm + 8 * MIB,
+        "RSS grew from {warm} after a tenth of the chips to {end}"
     );
 }
