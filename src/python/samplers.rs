@@ -16,6 +16,7 @@ use crate::{Bounds, Crs, GeoSlice, Interval, Sampler, SamplerState, Shard};
 
 /// One of the samplers the Python package exposes, as one `Sampler` type the loader can own.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per loader, never in a collection
 pub(crate) enum AnySampler {
     /// A `geochips.RandomSampler`.
     Random(RandomSampler),
@@ -437,15 +438,7 @@ impl PyGeoSlice {
     }
 
     /// A hashable tuple ``(id, item, bounds, crs, time)`` naming the chip.
-    fn key(
-        &self,
-    ) -> (
-        u64,
-        usize,
-        (f64, f64, f64, f64),
-        String,
-        (Option<i64>, Option<i64>),
-    ) {
+    fn key(&self) -> SliceKey {
         (
             self.id(),
             self.item(),
@@ -488,6 +481,15 @@ impl PyGeoSlice {
         )
     }
 }
+
+/// `(id, item, bounds, crs, time)`: a GeoSlice as a hashable Python tuple.
+type SliceKey = (
+    u64,
+    usize,
+    (f64, f64, f64, f64),
+    String,
+    (Option<i64>, Option<i64>),
+);
 
 /// An interval as `(start, end)` µs, None where open.
 pub(crate) fn time(i: &Interval) -> (Option<i64>, Option<i64>) {
