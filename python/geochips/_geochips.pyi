@@ -133,6 +133,17 @@ class GeoSlice:
     res: tuple[float, float]
     """Pixel ``(width, height)`` in ``crs`` units."""
 
+    def __init__(
+        self,
+        item: int,
+        bounds: Bounds,
+        crs: str,
+        size: tuple[int, int],
+        *,
+        time: Time | None = None,
+        id: int = 0,
+    ) -> None:
+        """A slice by hand: catalog ``item`` index, ``bounds`` in ``crs``, ``size`` in pixels."""
     def key(self) -> tuple[int, int, Bounds, str, Time]:
         """A hashable tuple ``(id, item, bounds, crs, time)`` naming the chip."""
 
@@ -287,3 +298,20 @@ class Loader:
         """The sampler's state; it counts slices of batches still in flight."""
     def stats(self) -> dict[str, float]:
         """Counters: chips, batches, skipped, bytes_fetched, requests, cache_hits, seconds spent..."""
+
+class ChipReader:
+    """Reads given GeoSlices into a Batch on demand (the loader's pipeline): for map-style datasets."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        size: int | tuple[int, int],
+        *,
+        bands: Sequence[str] | None = None,
+        batch_size: int = 64,
+        dtype: str | None = None,
+        fill: float | None = None,
+    ) -> None:
+        """A reader of ``size`` chips, up to ``batch_size`` per ``read``."""
+    def read(self, slices: Sequence[GeoSlice]) -> Batch:
+        """Read ``slices`` (1 to ``batch_size``, each of the reader's size) into one Batch, in order."""

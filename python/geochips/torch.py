@@ -15,6 +15,10 @@ keep longer, e.g. ``image.float()``); asking for more raises rather than hanging
 ``num_workers > 0`` each worker builds its own loader lazily (after ``fork``) over its shard of the epoch, from
 ``torch.utils.data.get_worker_info()``. Under ``torch.distributed`` the epoch is also sharded by rank and world
 size; every shard has the same number of batches.
+
+``ChipMapDataset`` is the map-style counterpart: ``dataset[geoslice]`` (or TorchGeo-style bounds) reads one
+chip, so it works under samplers that yield GeoSlices and a standard ``BatchSampler`` (its ``__getitems__`` reads
+a whole batch at once).
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import IterableDataset, get_worker_info
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from geochips._geochips import Batch, Catalog, GridSampler, Loader, RandomSampler
+from geochips._geochips import Batch, Catalog, ChipReader, GeoSlice, GridSampler, Loader, RandomSampler
 
-__all__ = ["ChipDataset", "batch_to_dict"]
+__all__ = ["ChipDataset", "ChipMapDataset", "batch_to_dict"]
 
 # Loaders inherited through fork by a DataLoader worker: their runtime has no threads in the child, so they are
 # kept here, never dropped (the worker leaves with os._exit).
@@ -130,3 +134,79 @@ class ChipDataset(IterableDataset):
         """Resume at ``state``: the next iteration starts with the batch after those already yielded."""
         self._resume = {"epoch": int(state["epoch"]), "batches": int(state["batches"])}
         self.epoch = self._resume["epoch"]
+
+
+_OPEN = (-(2**63), 2**63 - 1)
+
+
+def _collatable(time: tuple[int | None, int | None]) -> tuple[int, int]:
+    """``(start, end)`` µs with open ends as the int64 extremes (the default collate refuses None)."""
+    return (_OPEN[0] if time[0] is None else time[0], _OPEN[1] if time[1] is None else time[1])
+
+
+class ChipMapDataset(Dataset):
+    """Map-style: ``dataset[query]`` reads one chip of ``size`` pixels and returns a sample dict.
+
+    ``query`` is a ``geochips.GeoSlice`` (from a sampler's ``slices()``, or made by hand) or TorchGeo-style
+    bounds ``(minx, miny, maxx, maxy)`` in ``crs`` (the chip, ``size`` pixels over the bounds, is read from the
+    first catalog item they meet). The sample holds ``image`` [C, H, W],
+    ``mask`` [H, W] (copied out of the ring, so the default collate can keep many), ``bounds``, ``crs``,
+    ``time`` (``(start, end)`` µs, open ends as the int64 extremes) and ``item``. ``reader_options`` go to
+    ``geochips.ChipReader`` (``bands``, ``dtype``, ``fill``, ``batch_size``: the most chips one
+    ``__getitems__`` call reads at once).
+    """
+
+    def __init__(
+        self, catalog: Catalog, size: int | tuple[int, int], crs: str = "EPSG:4326", **reader_options
+    ):
+        self.catalog = catalog
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.crs = crs
+        self.reader_options = reader_options
+        self._reader: ChipReader | None = None
+        self._pid: int | None = None
+        ChipReader(catalog, self.size, **reader_options)  # check the options here, not in a worker
+
+    def _get_reader(self) -> ChipReader:
+        if self._reader is None or self._pid != os.getpid():
+            if self._reader is not None:
+                _inherited.append(self._reader)
+            self._reader = ChipReader(self.catalog, self.size, **self.reader_options)
+            self._pid = os.getpid()
+        return self._reader
+
+    def _slice(self, query: GeoSlice | tuple[float, float, float, float]) -> GeoSlice:
+        if isinstance(query, GeoSlice):
+            return query
+        bounds = tuple(float(v) for v in query)
+        items = self.catalog.query(bounds, self.crs)
+        if not items:
+            raise KeyError(f"no catalog item meets bounds {bounds} in {self.crs}")
+        return GeoSlice(items[0], bounds, self.crs, self.size)
+
+    def __getitem__(self, query: GeoSlice | tuple[float, float, float, float]) -> dict[str, Any]:
+        return self.__getitems__([query])[0]
+
+    def __getitems__(self, queries: list) -> list[dict[str, Any]]:
+        """Read several chips with one pipeline run per ``batch_size`` of them (the DataLoader calls this)."""
+        slices = [self._slice(q) for q in queries]
+        reader = self._get_reader()
+        step = self.reader_options.get("batch_size", 64)
+        samples = []
+        for start in range(0, len(slices), step):
+            batch = reader.read(slices[start : start + step])
+            image = torch.from_dlpack(batch.image).clone()
+            mask = torch.from_dlpack(batch.mask).clone()
+            del batch
+            for j, s in enumerate(slices[start : start + step]):
+                samples.append(
+                    {
+                        "image": image[j],
+                        "mask": mask[j],
+                        "bounds": s.bounds,
+                        "crs": s.crs,
+                        "time": _collatable(s.time),
+                        "item": s.item,
+                    }
+                )
+        return samples

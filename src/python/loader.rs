@@ -419,8 +419,143 @@ impl PyBatchArray {
     }
 }
 
+/// A sampler that hands out the slices pushed into its queue: the epoch is whatever is queued.
+#[derive(Debug, Clone, Default)]
+struct Queue(Arc<Mutex<std::collections::VecDeque<crate::GeoSlice>>>);
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, std::collections::VecDeque<crate::GeoSlice>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Iterator for Queue {
+    type Item = crate::GeoSlice;
+
+    fn next(&mut self) -> Option<crate::GeoSlice> {
+        self.lock().pop_front()
+    }
+}
+
+impl Sampler for Queue {
+    fn set_epoch(&mut self, _epoch: u64) {}
+    fn set_shard(&mut self, _shard: crate::Shard) {}
+    fn epoch_len(&self) -> u64 {
+        self.lock().len() as u64
+    }
+    fn state(&self) -> SamplerState {
+        SamplerState {
+            seed: 0,
+            epoch: 0,
+            shard: crate::Shard::WHOLE,
+            position: 0,
+        }
+    }
+    fn restore(&mut self, _state: &SamplerState) {}
+}
+
+/// Reads given GeoSlices (from any sampler, or made by hand) into a batch: the loader's pipeline on demand,
+/// for map-style datasets.
+#[pyclass(name = "ChipReader", module = "geochips", frozen)]
+struct PyChipReader {
+    loader: Mutex<Loader>,
+    queue: Queue,
+    size: (u32, u32),
+    batch_size: usize,
+    items: usize,
+}
+
+#[pymethods]
+impl PyChipReader {
+    /// A reader of ``size`` chips (an int or ``(width, height)``) of ``bands`` (None: all) from ``catalog``,
+    /// up to ``batch_size`` per ``read``, as ``dtype`` (None: the assets' type); ``fill`` where invalid.
+    #[new]
+    #[pyo3(signature = (catalog, size, *, bands=None, batch_size=64, dtype=None, fill=None))]
+    fn new(
+        catalog: &PyCatalog,
+        size: &Bound<'_, PyAny>,
+        bands: Option<Vec<String>>,
+        batch_size: usize,
+        dtype: Option<&str>,
+        fill: Option<f64>,
+    ) -> PyResult<Self> {
+        let (w, h) = if let Ok(n) = size.extract::<i64>() {
+            (n, n)
+        } else {
+            size.extract::<(i64, i64)>().map_err(|_| {
+                PyValueError::new_err("size must be an int or a (width, height) pair")
+            })?
+        };
+        if w <= 0 || h <= 0 || w > u32::MAX as i64 || h > u32::MAX as i64 {
+            return Err(PyValueError::new_err(format!(
+                "size must be positive, got ({w}, {h})"
+            )));
+        }
+        if batch_size == 0 {
+            return Err(PyValueError::new_err("batch_size must be positive, got 0"));
+        }
+        let mut config = LoaderConfig::new(w as u32, h as u32);
+        config.bands = bands;
+        config.batch_size = batch_size;
+        config.dtype = dtype.map(parse_dtype).transpose()?;
+        config.prefetch = 1;
+        config.ring_slots = 3;
+        config.fill = fill;
+        let queue = Queue::default();
+        let loader = Loader::new(catalog.inner.clone(), queue.clone(), config).map_err(to_py)?;
+        Ok(PyChipReader {
+            loader: Mutex::new(loader),
+            queue,
+            size: (w as u32, h as u32),
+            batch_size,
+            items: catalog.inner.len(),
+        })
+    }
+
+    /// Read ``slices`` (at most ``batch_size``, each of the reader's size) into one Batch, in order. The GIL
+    /// is released while Rust reads.
+    fn read(&self, py: Python<'_>, slices: Vec<PyGeoSlice>) -> PyResult<PyBatch> {
+        if slices.is_empty() || slices.len() > self.batch_size {
+            return Err(PyValueError::new_err(format!(
+                "read takes 1 to {} slices, got {}",
+                self.batch_size,
+                slices.len()
+            )));
+        }
+        if let Some(s) = slices.iter().find(|s| s.0.item >= self.items) {
+            return Err(PyValueError::new_err(format!(
+                "slice {} names item {}, the catalog has {} items",
+                s.0.id, s.0.item, self.items
+            )));
+        }
+        if let Some(s) = slices.iter().find(|s| s.0.size != self.size) {
+            return Err(PyValueError::new_err(format!(
+                "slice {} is {:?} px, the reader's chips are {:?}",
+                s.0.id, s.0.size, self.size
+            )));
+        }
+        py.allow_threads(|| {
+            let mut loader = self.loader.lock().unwrap_or_else(|e| e.into_inner());
+            {
+                let mut queue = self.queue.lock();
+                queue.clear();
+                queue.extend(slices.iter().map(|s| s.0));
+            }
+            loader.set_epoch(0);
+            let batch = loader.next();
+            self.queue.lock().clear();
+            match batch {
+                Some(Ok(batch)) => Ok(PyBatch(Arc::new(batch))),
+                Some(Err(e)) => Err(to_py(e)),
+                None => Err(PyValueError::new_err("no slice was read")),
+            }
+        })
+    }
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyLoader>()?;
+    m.add_class::<PyChipReader>()?;
     m.add_class::<PyBatch>()?;
     m.add_class::<PyBatchArray>()
 }

@@ -400,6 +400,35 @@ pub(crate) struct PyGeoSlice(pub(crate) GeoSlice);
 
 #[pymethods]
 impl PyGeoSlice {
+    /// A slice by hand: catalog ``item`` index, ``bounds`` ``(minx, miny, maxx, maxy)`` in ``crs``, ``size``
+    /// ``(width, height)`` in pixels (the resolution follows), ``time`` ``(start, end)`` µs (None: open).
+    #[new]
+    #[pyo3(signature = (item, bounds, crs, size, *, time=None, id=0))]
+    fn new(
+        item: usize,
+        bounds: (f64, f64, f64, f64),
+        crs: &str,
+        size: (u32, u32),
+        time: Option<(Option<i64>, Option<i64>)>,
+        id: u64,
+    ) -> PyResult<Self> {
+        let (minx, miny, maxx, maxy) = bounds;
+        if !(minx < maxx && miny < maxy) || size.0 == 0 || size.1 == 0 {
+            return Err(PyValueError::new_err(format!(
+                "a GeoSlice needs minx < maxx, miny < maxy and a positive size, got {bounds:?}, {size:?}"
+            )));
+        }
+        Ok(PyGeoSlice(GeoSlice {
+            id,
+            item,
+            bounds: Bounds::new(minx, miny, maxx, maxy),
+            crs: parse_crs(crs)?,
+            interval: toi(time)?,
+            size,
+            res: ((maxx - minx) / size.0 as f64, (maxy - miny) / size.1 as f64),
+        }))
+    }
+
     /// Position of the slice in its sampler's epoch (unsharded numbering).
     #[getter]
     fn id(&self) -> u64 {

@@ -172,3 +172,30 @@ def test_torchrun_two_ranks(catalog, tmp_path):
     assert not set(flat[0]) & set(flat[1]), "the ranks' chips are disjoint"
     single = geochips.RandomSampler(catalog, 32, length=60, seed=4)
     assert sorted(flat[0] + flat[1]) == sorted(s.id for s in single.slices())
+
+
+def test_map_style_dataset_under_a_batch_sampler(catalog):
+    from geochips.torch import ChipMapDataset
+    from torch.utils.data import BatchSampler
+
+    sampler = geochips.RandomSampler(catalog, CHIP, length=24, seed=2)
+    slices = sampler.slices()
+    ds = ChipMapDataset(catalog, CHIP, crs="EPSG:32631", batch_size=8)
+    # The same chips as the iterable dataset, through a standard BatchSampler and the default collate.
+    want = [b for b in DataLoader(ChipDataset(catalog, sampler, batch_size=8), batch_size=None)]
+    got = list(DataLoader(ds, batch_sampler=BatchSampler(slices, batch_size=8, drop_last=False)))
+    assert len(got) == len(want) == 3
+    for g, w in zip(got, want):
+        assert torch.equal(g["image"], w["image"]) and torch.equal(g["mask"], w["mask"])
+    # One chip by slice, and by TorchGeo-style bounds in the catalog's CRS.
+    s = slices[5]
+    one = ds[s]
+    assert one["image"].shape == (3, CHIP, CHIP) and one["item"] == s.item
+    by_bounds = ds[s.bounds]
+    assert torch.equal(by_bounds["image"], one["image"])
+    with pytest.raises(KeyError, match="no catalog item"):
+        ds[(0.0, 0.0, 320.0, 320.0)]
+    with pytest.raises(ValueError, match="px"):
+        ds[geochips.GeoSlice(0, s.bounds, "EPSG:32631", (16, 16))]
+    with pytest.raises(ValueError, match="item"):
+        ds[geochips.GeoSlice(7, s.bounds, "EPSG:32631", (CHIP, CHIP))]
