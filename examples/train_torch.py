@@ -1,7 +1,7 @@
 """Train a small segmentation CNN on random chips streamed by geochips, and print loss and chips/s.
 
-Makes a small seeded dataset first (4-band uint16 image COGs and a uint8 label COG per scene, on the same grid),
-then streams random chips of both through ``geochips.torch.ChipDataset``: the image and label datasets share
+Makes a small seeded dataset first (4-band uint16 image COGs and a uint8 label COG per scene, on the same
+grid), then streams random chips of both through ``geochips.torch.ChipDataset``: the image and label datasets share
 the sampler's seed, so they draw the same slices. Usage::
 
     python examples/train_torch.py [--steps 300] [--batch-size 16] [--chip 64] [--dir /tmp/geochips-train]
@@ -46,7 +46,8 @@ def make_dataset(directory: Path) -> tuple[list[str], list[str]]:
 def train(
     steps: int = 300, batch_size: int = 16, chip: int = 64, directory: str = "/tmp/geochips-train"
 ) -> dict:
-    """Train for ``steps`` batches; returns the mean loss of the first and last tenth of the steps, and chips/s."""
+    """Train for ``steps`` batches; returns the mean loss of the first and last tenth of the steps and
+    chips/s."""
     torch.manual_seed(0)
     images, labels = make_dataset(Path(directory))
     image_catalog, label_catalog = geochips.Catalog.build(images), geochips.Catalog.build(labels)

@@ -1,4 +1,5 @@
-"""PyTorch wrappers: ``ChipDataset``, an ``IterableDataset`` of ready batches for ``DataLoader(ds, batch_size=None)``.
+"""PyTorch wrappers: ``ChipDataset``, an ``IterableDataset`` of ready batches for
+``DataLoader(ds, batch_size=None)``, and the map-style ``ChipMapDataset``.
 
 Each item the dataset yields is one batch, a dict::
 
@@ -12,13 +13,13 @@ every tensor of the batch is gone. Keep at most ``ring_slots - prefetch`` batche
 keep longer, e.g. ``image.float()``); asking for more raises rather than hanging.
 
 ``num_workers=0`` is the recommended mode: Rust already reads and decodes on every core. With
-``num_workers > 0`` each worker builds its own loader lazily (after ``fork``) over its shard of the epoch, from
-``torch.utils.data.get_worker_info()``. Under ``torch.distributed`` the epoch is also sharded by rank and world
-size; every shard has the same number of batches.
+``num_workers > 0`` each worker builds its own loader lazily (after ``fork``) over its shard of the epoch,
+from ``torch.utils.data.get_worker_info()``. Under ``torch.distributed`` the epoch is also sharded by rank and
+world size; every shard has the same number of batches.
 
 ``ChipMapDataset`` is the map-style counterpart: ``dataset[geoslice]`` (or TorchGeo-style bounds) reads one
-chip, so it works under samplers that yield GeoSlices and a standard ``BatchSampler`` (its ``__getitems__`` reads
-a whole batch at once).
+chip, so it works under samplers that yield GeoSlices and a standard ``BatchSampler`` (its ``__getitems__``
+reads a whole batch at once).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from geochips._geochips import Batch, Catalog, ChipReader, GeoSlice, GridSampler
 
 __all__ = ["ChipDataset", "ChipMapDataset", "batch_to_dict"]
 
-# Loaders inherited through fork by a DataLoader worker: their runtime has no threads in the child, so they are
-# kept here, never dropped (the worker leaves with os._exit).
+# Loaders inherited through fork by a DataLoader worker: their runtime has no threads in the child, so they
+# are kept here, never dropped (the worker leaves with os._exit).
 _inherited: list[Loader] = []
 
 
@@ -148,8 +149,8 @@ class ChipMapDataset(Dataset):
     """Map-style: ``dataset[query]`` reads one chip of ``size`` pixels and returns a sample dict.
 
     ``query`` is a ``geochips.GeoSlice`` (from a sampler's ``slices()``, or made by hand) or TorchGeo-style
-    bounds ``(minx, miny, maxx, maxy)`` in ``crs`` (the chip, ``size`` pixels over the bounds, is read from the
-    first catalog item they meet). The sample holds ``image`` [C, H, W],
+    bounds ``(minx, miny, maxx, maxy)`` in ``crs`` (the chip, ``size`` pixels over the bounds, is read from
+    the first catalog item they meet). The sample holds ``image`` [C, H, W],
     ``mask`` [H, W] (copied out of the ring, so the default collate can keep many), ``bounds``, ``crs``,
     ``time`` (``(start, end)`` µs, open ends as the int64 extremes) and ``item``. ``reader_options`` go to
     ``geochips.ChipReader`` (``bands``, ``dtype``, ``fill``, ``batch_size``: the most chips one

@@ -1,5 +1,5 @@
-"""geochips.Loader from Python: samplers, batches equal to one-by-one reads, DLPack export without a copy (numpy),
-leases that outlive the batch and the loader, and bad input raising exceptions that name the problem."""
+"""geochips.Loader from Python: samplers, batches equal to one-by-one reads, DLPack export without a copy
+(numpy), leases that outlive the batch and the loader, and bad input raising exceptions that name the problem."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""geochips.torch with real torch: zero-copy tensors on the ring slot, DataLoader with 0 and 2 (forked) workers,
-disjoint shards, set_epoch, mid-epoch resume, and a torchrun (gloo) run with two ranks."""
+"""geochips.torch with real torch: zero-copy tensors on the ring slot, DataLoader with 0 and 2 (forked)
+workers, disjoint shards, set_epoch, mid-epoch resume, and a torchrun (gloo) run with two ranks."""
 
 from __future__ import annotations
 
