@@ -68,13 +68,22 @@ class ChipDataset(IterableDataset):
     """Batches of chips drawn by ``sampler`` over ``catalog``, read by a ``geochips.Loader``.
 
     ``loader_options`` go to ``geochips.Loader`` (``bands``, ``batch_size``, ``dtype``, ``prefetch``,
-    ``on_error``, ...). Use with ``DataLoader(dataset, batch_size=None)``. Call ``set_epoch(e)`` before each
+    ``on_error``, ...). With ``device="cuda"`` the image and mask arrive on the GPU: each batch is copied with a
+    non-blocking copy from the (pinned) ring slot, and the slot stays leased until a CUDA event recorded after
+    the copy has completed (checked before the next batch but one is handed out). Use with ``DataLoader(dataset, batch_size=None)``. Call ``set_epoch(e)`` before each
     epoch; ``state_dict()`` / ``load_state_dict()`` resume mid-epoch at the exact next batch (in each
     DataLoader worker, as torchdata's ``StatefulDataLoader`` asks).
     """
 
-    def __init__(self, catalog: Catalog, sampler: RandomSampler | GridSampler, **loader_options: Any) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        sampler: RandomSampler | GridSampler,
+        device: str | torch.device | None = None,
+        **loader_options: Any,
+    ) -> None:
         self.catalog = catalog
+        self.device = torch.device(device) if device is not None else None
         self.sampler = sampler.copy()
         self.loader_options = loader_options
         self.batch_size: int = loader_options.get("batch_size", 32)
@@ -115,9 +124,22 @@ class ChipDataset(IterableDataset):
         else:
             self._batches = 0
             loader.set_epoch(self.epoch)
+        copies: list = []  # (event, host views) of batches whose copy to the GPU may still be running
         for batch in loader:
             self._batches += 1
-            yield batch_to_dict(batch)
+            sample = batch_to_dict(batch)
+            del batch
+            if self.device is not None and self.device.type != "cpu":
+                host = (sample["image"], sample["mask"])
+                sample["image"] = host[0].to(self.device, non_blocking=True)
+                sample["mask"] = host[1].to(self.device, non_blocking=True)
+                event = torch.cuda.Event()
+                event.record()
+                # Release the previous batch's slot once its copy is done; this batch's stays leased.
+                for done, _ in copies:
+                    done.synchronize()
+                copies = [(event, host)]
+            yield sample
 
     def __len__(self) -> int:
         """Batches per epoch of this process's shard (of one worker's shard inside a worker)."""
