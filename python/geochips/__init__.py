@@ -1,5 +1,36 @@
-"""geochips: image chips from Cloud-Optimized GeoTIFFs, fast, for machine-learning training."""
+"""geochips: image chips from Cloud-Optimized GeoTIFFs, fast, for machine-learning training.
 
-from geochips._geochips import Catalog, Cog, GeochipsError, open, write_cog
+``Catalog`` indexes COGs; ``RandomSampler`` / ``GridSampler`` draw ``GeoSlice`` chips over it; ``Loader``
+reads them into ``Batch`` objects whose ``image`` and ``mask`` export through DLPack without a copy. The torch
+wrappers live in ``geochips.torch`` (imported on demand, so torch is not needed otherwise).
+"""
 
-__all__ = ["Catalog", "Cog", "GeochipsError", "open", "write_cog"]
+from geochips._geochips import (
+    Batch,
+    BatchArray,
+    Catalog,
+    ChipReader,
+    Cog,
+    GeochipsError,
+    GeoSlice,
+    GridSampler,
+    Loader,
+    RandomSampler,
+    open,
+    write_cog,
+)
+
+__all__ = [
+    "Batch",
+    "BatchArray",
+    "Catalog",
+    "ChipReader",
+    "Cog",
+    "GeoSlice",
+    "GeochipsError",
+    "GridSampler",
+    "Loader",
+    "RandomSampler",
+    "open",
+    "write_cog",
+]

@@ -5,6 +5,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
+from typing_extensions import TypeAlias
 
 class GeochipsError(Exception):
     """Any error geochips raises: the message names the href and what failed."""
@@ -109,3 +110,208 @@ def write_cog(
     overviews: int = 0,
 ) -> None:
     """Write ``data`` (bands, height, width) as a tiled COG on the grid ``transform`` (Affine order)."""
+
+Size: TypeAlias = int | float | tuple[int | float, int | float]
+Time: TypeAlias = tuple[int | None, int | None]
+Bounds: TypeAlias = tuple[float, float, float, float]
+
+class GeoSlice:
+    """One chip to read: where (bounds in a CRS), when (time) and on which pixel grid (size, res)."""
+
+    id: int
+    """Position of the slice in its sampler's epoch (unsharded numbering)."""
+    item: int
+    """Index of the catalog item the slice was drawn from."""
+    bounds: Bounds
+    """``(minx, miny, maxx, maxy)`` in ``crs`` units."""
+    crs: str
+    """"EPSG:<code>"."""
+    time: Time
+    """``(start, end)`` in µs since the Unix epoch, each None where open."""
+    size: tuple[int, int]
+    """``(width, height)`` in pixels."""
+    res: tuple[float, float]
+    """Pixel ``(width, height)`` in ``crs`` units."""
+
+    def __init__(
+        self,
+        item: int,
+        bounds: Bounds,
+        crs: str,
+        size: tuple[int, int],
+        *,
+        time: Time | None = None,
+        id: int = 0,
+    ) -> None:
+        """A slice by hand: catalog ``item`` index, ``bounds`` in ``crs``, ``size`` in pixels."""
+    def key(self) -> tuple[int, int, Bounds, str, Time]:
+        """A hashable tuple ``(id, item, bounds, crs, time)`` naming the chip."""
+
+class _Sampler:
+    """What both samplers offer: epochs, shards, state and resume."""
+
+    def set_epoch(self, epoch: int) -> None:
+        """Start epoch ``epoch`` from its beginning."""
+    def set_shard(self, rank: int = 0, world_size: int = 1, worker: int = 0, num_workers: int = 1) -> None:
+        """Draw only one shard of each epoch (DDP rank, DataLoader worker); all shards have equal length."""
+    def state(self) -> dict[str, int]:
+        """seed, epoch, rank, world_size, worker, num_workers, position: what ``restore`` takes back."""
+    def restore(self, state: dict[str, int]) -> None:
+        """Go back to a ``state()``: the next slice is the one that followed when it was taken."""
+    def slices(self) -> list[GeoSlice]:
+        """The slices still to come in this epoch (of this shard), without advancing the sampler."""
+    def __len__(self) -> int:
+        """Number of slices in this shard's epoch."""
+
+class RandomSampler(_Sampler):
+    """Random chips, uniform over the union of the catalog's footprints, each snapped to its item's grid.
+
+    Slice ``i`` of an epoch is a pure function of ``(seed, epoch, i)``."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        size: Size | None = None,
+        *,
+        length: int | None = None,
+        seed: int = 0,
+        units: Literal["pixels", "crs"] = "pixels",
+        roi: Bounds | Sequence[tuple[float, float]] | None = None,
+        roi_crs: str | None = None,
+        toi: Time | None = None,
+        weighting: Literal["uniform", "item_area"] = "uniform",
+        boundless: bool = False,
+        chips_per_neighbourhood: int = 1,
+        neighbourhood: float = 2.0,
+    ) -> None:
+        """``size`` (default 256 px) chips, ``length`` per epoch (None: items' area over chip area)."""
+    def copy(self) -> RandomSampler:
+        """An independent copy, in the same state."""
+
+class GridSampler(_Sampler):
+    """Chips on a regular grid over every item, in the order (item, row, column), the same every epoch."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        size: Size | None = None,
+        stride: Size | None = None,
+        *,
+        units: Literal["pixels", "crs"] = "pixels",
+        edge: Literal["clamp", "pad"] = "clamp",
+        roi: Bounds | Sequence[tuple[float, float]] | None = None,
+        roi_crs: str | None = None,
+        toi: Time | None = None,
+        seed: int = 0,
+    ) -> None:
+        """Every item tiled with ``size`` chips every ``stride`` (default ``size``)."""
+    def copy(self) -> GridSampler:
+        """An independent copy, in the same state."""
+
+class BatchArray:
+    """A batch's image or mask, exported with DLPack (no copy); it keeps the ring slot leased."""
+
+    shape: list[int]
+    """The C-order shape."""
+    dtype: str
+    """The numpy name of the element type."""
+    address: int
+    """The address of the first element: the ring slot's memory."""
+
+    def __dlpack__(
+        self,
+        *,
+        stream: object | None = None,
+        max_version: tuple[int, int] | None = None,
+        dl_device: tuple[int, int] | None = None,
+        copy: bool | None = None,
+    ) -> object:
+        """A DLPack capsule: versioned (1.x, read-only) when ``max_version >= (1, 0)``, else legacy."""
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """``(1, 0)``: kDLCPU, pinned or not."""
+
+class Batch:
+    """A batch of chips in a ring slot; the slot is reused once the Batch and every export of it are gone."""
+
+    image: BatchArray
+    """[B, C, H, W] of ``dtype``: ``torch.from_dlpack(batch.image)``."""
+    mask: BatchArray
+    """[B, H, W] uint8: 1 where every band is valid."""
+    index: int
+    """Position of the batch in its epoch."""
+    shape: list[int]
+    """(chips, channels, height, width)."""
+    dtype: str
+    """The numpy name of the image type."""
+    slices: list[GeoSlice]
+    bounds: list[Bounds]
+    crs: list[str]
+    time: list[Time]
+    items: list[str]
+    """Each chip's catalog item id."""
+    transforms: list[list[float]]
+    """Each chip's pixel → CRS transform, Affine order (a, b, c, d, e, f)."""
+    pinned: bool
+    """Whether the slot is pinned (CUDA-registered) host memory."""
+
+    def __len__(self) -> int: ...
+
+class Loader:
+    """Batches of chips for a sampler's epoch; nothing starts before the first batch (fork safe)."""
+
+    batch_size: int
+    channels: int
+    dtype: str
+    pinned: bool | None
+    """Whether the ring is pinned host memory (None before the first batch)."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        sampler: RandomSampler | GridSampler,
+        *,
+        size: int | tuple[int, int] | None = None,
+        bands: Sequence[str] | None = None,
+        batch_size: int = 32,
+        dtype: str | None = None,
+        prefetch: int = 4,
+        ring_slots: int | None = None,
+        max_requests: int = 256,
+        max_bytes: int = 256 << 20,
+        tile_cache_bytes: int = 256 << 20,
+        decode_threads: int | None = None,
+        fill: float | None = None,
+        on_error: Literal["raise", "skip"] = "raise",
+        ordered: bool = True,
+    ) -> None:
+        """A loader of a copy of ``sampler`` (its state and shard as they are) over ``catalog``."""
+    def __iter__(self) -> Loader: ...
+    def __next__(self) -> Batch:
+        """The next batch (the GIL is released while it waits); StopIteration at the end of the epoch."""
+    def __len__(self) -> int:
+        """Batches in an epoch of the sampler's shard."""
+    def set_epoch(self, epoch: int) -> None:
+        """Start epoch ``epoch`` from its beginning."""
+    def resume(self, epoch: int, batches: int) -> None:
+        """Start epoch ``epoch`` after its first ``batches`` batches."""
+    def sampler_state(self) -> dict[str, int]:
+        """The sampler's state; it counts slices of batches still in flight."""
+    def stats(self) -> dict[str, float]:
+        """Counters: chips, batches, skipped, bytes_fetched, requests, cache_hits, seconds spent..."""
+
+class ChipReader:
+    """Reads given GeoSlices into a Batch on demand (the loader's pipeline): for map-style datasets."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        size: int | tuple[int, int],
+        *,
+        bands: Sequence[str] | None = None,
+        batch_size: int = 64,
+        dtype: str | None = None,
+        fill: float | None = None,
+    ) -> None:
+        """A reader of ``size`` chips, up to ``batch_size`` per ``read``."""
+    def read(self, slices: Sequence[GeoSlice]) -> Batch:
+        """Read ``slices`` (1 to ``batch_size``, each of the reader's size) into one Batch, in order."""

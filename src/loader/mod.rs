@@ -234,6 +234,15 @@ impl Loader {
         self.lock_sampler().set_epoch(epoch);
     }
 
+    /// Go back to the sampler state `state` (taken from this loader's sampler, or one like it): batches in flight
+    /// are dropped and the next batch starts with the slice that followed when `state` was taken. To resume
+    /// after `k` whole batches of an epoch, pass that epoch with `position = k * batch_size` (exact while no
+    /// chip was skipped: `OnError::Skip` draws replacement slices).
+    pub fn restore_sampler(&mut self, state: &SamplerState) {
+        self.run = None;
+        self.lock_sampler().restore(state);
+    }
+
     /// Where the sampler stands: the slices drawn so far include those of batches still in flight.
     pub fn sampler_state(&self) -> SamplerState {
         self.lock_sampler().state()

@@ -14,8 +14,8 @@ use crate::{Bounds, Crs, Interval};
 
 /// Items (scenes) and their assets (COGs), built by reading headers only; kept as GeoParquet.
 #[pyclass(name = "Catalog", module = "geochips", frozen)]
-struct PyCatalog {
-    inner: Catalog,
+pub(crate) struct PyCatalog {
+    pub(crate) inner: Arc<Catalog>,
     report: BuildReport,
 }
 
@@ -85,7 +85,10 @@ impl PyCatalog {
         let (inner, report) = py
             .allow_threads(|| block_on(Catalog::build(&sources, &options)))
             .map_err(to_py)?;
-        Ok(PyCatalog { inner, report })
+        Ok(PyCatalog {
+            inner: Arc::new(inner),
+            report,
+        })
     }
 
     /// Open a catalog written by ``write``: a local path or an object-store href (s3://, gs://, az://,
@@ -97,7 +100,7 @@ impl PyCatalog {
             .allow_threads(|| block_on(Catalog::open_href(&href)))
             .map_err(to_py)?;
         Ok(PyCatalog {
-            inner,
+            inner: Arc::new(inner),
             report: BuildReport::default(),
         })
     }

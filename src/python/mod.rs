@@ -1,9 +1,12 @@
 //! Python bindings (`geochips._geochips`): open a COG and read windows into numpy arrays; build, write and
-//! open catalogs. The GIL is
-//! released while Rust fetches and decodes.
+//! open catalogs; samplers, the loader and its batches, exported through DLPack without a copy. The GIL is
+//! released while Rust fetches, decodes and waits.
 
 mod catalog;
 mod cog;
+mod dlpack;
+mod loader;
+mod samplers;
 mod write;
 
 use pyo3::create_exception;
@@ -27,6 +30,8 @@ fn _geochips(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GeochipsError", m.py().get_type::<GeochipsError>())?;
     catalog::register(m)?;
     cog::register(m)?;
+    loader::register(m)?;
+    samplers::register(m)?;
     write::register(m)?;
     Ok(())
 }

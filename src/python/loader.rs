@@ -1,0 +1,561 @@
+//! `geochips.Loader`, `geochips.Batch` and `geochips.BatchArray`: batches of chips in ring slots, exported
+//! to torch, numpy, JAX or CuPy through DLPack without a copy. The GIL is released while Rust fetches,
+//! decodes or waits for a batch.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use pyo3::exceptions::{PyBufferError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::catalog::PyCatalog;
+use super::dlpack::{Export, KDL_CPU};
+use super::samplers::{self, AnySampler, PyGeoSlice, state_dict};
+use super::to_py;
+use crate::dtype::DataType;
+use crate::loader::{Batch, Loader, LoaderConfig, OnError};
+use crate::{Sampler, SamplerState};
+
+fn parse_dtype(name: &str) -> PyResult<DataType> {
+    Ok(match name {
+        "uint8" => DataType::U8,
+        "int8" => DataType::I8,
+        "uint16" => DataType::U16,
+        "int16" => DataType::I16,
+        "uint32" => DataType::U32,
+        "int32" => DataType::I32,
+        "float32" => DataType::F32,
+        "float64" => DataType::F64,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "dtype must be one of uint8, int8, uint16, int16, uint32, int32, float32, float64; not {other:?}"
+            )));
+        }
+    })
+}
+
+/// The chip size of a sampler's slices, when it is fixed in pixels.
+fn sampler_size(sampler: &AnySampler) -> Option<(u32, u32)> {
+    sampler.clone().next().map(|s| s.size)
+}
+
+/// Batches of chips for a sampler's epoch: iterate it to get ``Batch`` objects.
+///
+/// Nothing starts at construction: the runtime, the decode pool and the ring are made on the first batch, in
+/// the process that iterates (so a loader made before ``fork`` works in the child).
+#[pyclass(name = "Loader", module = "geochips", frozen)]
+struct PyLoader {
+    inner: Mutex<Loader>,
+    /// A copy of the sampler as given, for lengths.
+    sampler: AnySampler,
+    batch_size: usize,
+}
+
+impl PyLoader {
+    fn lock(&self) -> MutexGuard<'_, Loader> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[pymethods]
+impl PyLoader {
+    /// A loader of ``sampler``'s slices (a copy of it, in its current state and shard) over ``catalog``.
+    ///
+    /// ``size``: chip width and height (an int or a pair; None: the sampler's); ``bands``: band names to stack
+    /// (None: all bands of all assets); ``dtype``: the image type (None: the assets'); ``prefetch`` batches
+    /// read ahead in ``ring_slots`` reusable slots (None: prefetch + 2); ``max_requests``/``max_bytes`` in
+    /// flight; ``tile_cache_bytes`` of decoded tiles; ``decode_threads`` (None: one per core); ``fill`` where
+    /// pixels are invalid (None: nodata, else 0); ``on_error`` "raise" or "skip"; ``ordered`` batches in
+    /// sampler order (else as they complete).
+    #[new]
+    #[pyo3(signature = (
+        catalog, sampler, *, size=None, bands=None, batch_size=32, dtype=None, prefetch=4, ring_slots=None,
+        max_requests=256, max_bytes=256 << 20, tile_cache_bytes=256 << 20, decode_threads=None, fill=None,
+        on_error="raise", ordered=true,
+    ))]
+    #[allow(clippy::too_many_arguments)] // the Python signature
+    fn new(
+        catalog: &PyCatalog,
+        sampler: &Bound<'_, PyAny>,
+        size: Option<&Bound<'_, PyAny>>,
+        bands: Option<Vec<String>>,
+        batch_size: usize,
+        dtype: Option<&str>,
+        prefetch: usize,
+        ring_slots: Option<usize>,
+        max_requests: usize,
+        max_bytes: u64,
+        tile_cache_bytes: u64,
+        decode_threads: Option<usize>,
+        fill: Option<f64>,
+        on_error: &str,
+        ordered: bool,
+    ) -> PyResult<Self> {
+        let sampler = samplers::extract(sampler)?;
+        let size = match size {
+            Some(s) => {
+                if let Ok(n) = s.extract::<i64>() {
+                    (n, n)
+                } else {
+                    s.extract::<(i64, i64)>().map_err(|_| {
+                        PyValueError::new_err("size must be an int or a (width, height) pair")
+                    })?
+                }
+            }
+            None => match sampler_size(&sampler) {
+                Some((w, h)) => (w as i64, h as i64),
+                None => {
+                    return Err(PyValueError::new_err(
+                        "the sampler draws no slice: nothing to load (check size, roi and toi)",
+                    ));
+                }
+            },
+        };
+        if size.0 <= 0 || size.1 <= 0 || size.0 > u32::MAX as i64 || size.1 > u32::MAX as i64 {
+            return Err(PyValueError::new_err(format!(
+                "size must be positive, got {size:?}"
+            )));
+        }
+        if let Some(s) = sampler_size(&sampler).filter(|s| (s.0 as i64, s.1 as i64) != size) {
+            return Err(PyValueError::new_err(format!(
+                "size {size:?} differs from the sampler's chips {s:?}"
+            )));
+        }
+        if batch_size == 0 {
+            return Err(PyValueError::new_err("batch_size must be positive, got 0"));
+        }
+        let mut config = LoaderConfig::new(size.0 as u32, size.1 as u32);
+        config.bands = bands;
+        config.batch_size = batch_size;
+        config.dtype = dtype.map(parse_dtype).transpose()?;
+        config.prefetch = prefetch;
+        config.ring_slots = ring_slots.unwrap_or(prefetch + 2);
+        config.max_requests = max_requests;
+        config.max_bytes = max_bytes;
+        config.tile_cache_bytes = tile_cache_bytes;
+        config.decode_threads = decode_threads;
+        config.fill = fill;
+        config.on_error = match on_error {
+            "raise" => OnError::Raise,
+            "skip" => OnError::Skip,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "on_error must be \"raise\" or \"skip\", not {other:?}"
+                )));
+            }
+        };
+        config.ordered = ordered;
+        let loader = Loader::new(catalog.inner.clone(), sampler.clone(), config).map_err(to_py)?;
+        Ok(PyLoader {
+            inner: Mutex::new(loader),
+            sampler,
+            batch_size,
+        })
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    /// The next batch; StopIteration at the end of the epoch. The GIL is released while it waits.
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyBatch>> {
+        match py.allow_threads(|| self.lock().next()) {
+            None => Ok(None),
+            Some(Ok(batch)) => Ok(Some(PyBatch(Arc::new(batch)))),
+            Some(Err(e)) => Err(to_py(e)),
+        }
+    }
+
+    /// Start epoch ``epoch`` from its beginning (batches of the previous epoch still in flight are dropped).
+    fn set_epoch(&self, py: Python<'_>, epoch: u64) {
+        py.allow_threads(|| self.lock().set_epoch(epoch))
+    }
+
+    /// Start epoch ``epoch`` after its first ``batches`` batches (of this loader's shard): the next batch is
+    /// the one that came after them. Exact while no chip was skipped (``on_error="skip"`` draws replacements).
+    fn resume(&self, py: Python<'_>, epoch: u64, batches: u64) {
+        py.allow_threads(|| {
+            let mut loader = self.lock();
+            let state = SamplerState {
+                epoch,
+                position: batches * self.batch_size as u64,
+                ..loader.sampler_state()
+            };
+            loader.restore_sampler(&state);
+        })
+    }
+
+    /// The sampler's state (a dict, see ``RandomSampler.state``); it counts slices of batches still in flight.
+    fn sampler_state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        state_dict(py, &self.lock().sampler_state())
+    }
+
+    /// Batches in an epoch of the sampler's shard (the last one may be short).
+    fn __len__(&self) -> usize {
+        (self.sampler.epoch_len() as usize).div_ceil(self.batch_size)
+    }
+
+    /// Chips per batch.
+    #[getter]
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// Channels per chip.
+    #[getter]
+    fn channels(&self) -> usize {
+        self.lock().channels()
+    }
+
+    /// The numpy name of the batch image type.
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        self.lock().dtype().name()
+    }
+
+    /// Whether the ring is pinned host memory (None before the first batch).
+    #[getter]
+    fn pinned(&self) -> Option<bool> {
+        self.lock().pinned()
+    }
+
+    /// The loader's counters so far, as a dict (chips, batches, skipped, bytes_fetched, requests, cache_hits,
+    /// blocks_decoded, and seconds spent fetching, decoding and waiting).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.lock().stats();
+        let d = PyDict::new(py);
+        d.set_item("chips", s.chips)?;
+        d.set_item("batches", s.batches)?;
+        d.set_item("skipped", s.skipped)?;
+        d.set_item("bytes_fetched", s.bytes_fetched)?;
+        d.set_item("requests", s.requests)?;
+        d.set_item("cache_hits", s.cache_hits)?;
+        d.set_item("blocks_decoded", s.blocks_decoded)?;
+        d.set_item("fetch_seconds", s.fetch_seconds)?;
+        d.set_item("decode_seconds", s.decode_seconds)?;
+        d.set_item("wait_slot_seconds", s.wait_slot_seconds)?;
+        d.set_item("wait_consumer_seconds", s.wait_consumer_seconds)?;
+        d.set_item("consumer_wait_seconds", s.consumer_wait_seconds)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<geochips.Loader {:?}>", self.lock())
+    }
+}
+
+/// A batch of chips in a ring slot: ``image`` [B, C, H, W], ``mask`` [B, H, W] (1 where every band is valid),
+/// each chip's GeoSlice, item id and transform. The slot is reused only when the Batch and every DLPack export
+/// of it are gone.
+#[pyclass(name = "Batch", module = "geochips", frozen)]
+struct PyBatch(Arc<Batch>);
+
+#[pymethods]
+impl PyBatch {
+    /// The images, [B, C, H, W]: pass to ``torch.from_dlpack`` / ``numpy.from_dlpack`` (no copy).
+    #[getter]
+    fn image(&self) -> PyBatchArray {
+        let b = &self.0;
+        PyBatchArray(Export {
+            lease: b.lease().clone(),
+            data: b.image_bytes().as_ptr(),
+            dtype: b.dtype(),
+            shape: b.shape().to_vec(),
+        })
+    }
+
+    /// The validity mask, [B, H, W] uint8.
+    #[getter]
+    fn mask(&self) -> PyBatchArray {
+        let b = &self.0;
+        let [n, _, h, w] = b.shape();
+        PyBatchArray(Export {
+            lease: b.lease().clone(),
+            data: b.mask_bytes().as_ptr(),
+            dtype: DataType::U8,
+            shape: vec![n, h, w],
+        })
+    }
+
+    /// Position of the batch in its epoch.
+    #[getter]
+    fn index(&self) -> u64 {
+        self.0.index()
+    }
+
+    /// (chips, channels, height, width).
+    #[getter]
+    fn shape(&self) -> [usize; 4] {
+        self.0.shape()
+    }
+
+    /// The numpy name of the image type.
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        self.0.dtype().name()
+    }
+
+    /// Each chip's GeoSlice.
+    #[getter]
+    fn slices(&self) -> Vec<PyGeoSlice> {
+        self.0.slices().iter().copied().map(PyGeoSlice).collect()
+    }
+
+    /// Each chip's ``(minx, miny, maxx, maxy)``.
+    #[getter]
+    fn bounds(&self) -> Vec<(f64, f64, f64, f64)> {
+        let b = |s: &crate::GeoSlice| (s.bounds.minx, s.bounds.miny, s.bounds.maxx, s.bounds.maxy);
+        self.0.slices().iter().map(b).collect()
+    }
+
+    /// Each chip's CRS, "EPSG:<code>".
+    #[getter]
+    fn crs(&self) -> Vec<String> {
+        self.0.slices().iter().map(|s| s.crs.to_string()).collect()
+    }
+
+    /// Each chip's ``(start, end)`` µs since the Unix epoch (None where open).
+    #[getter]
+    fn time(&self) -> Vec<(Option<i64>, Option<i64>)> {
+        self.0
+            .slices()
+            .iter()
+            .map(|s| samplers::time(&s.interval))
+            .collect()
+    }
+
+    /// Each chip's catalog item id.
+    #[getter]
+    fn items(&self) -> Vec<String> {
+        self.0.items().to_vec()
+    }
+
+    /// Each chip's pixel → CRS transform, rasterio's Affine order (a, b, c, d, e, f).
+    #[getter]
+    fn transforms(&self) -> Vec<[f64; 6]> {
+        self.0.transforms().iter().map(|t| t.to_affine()).collect()
+    }
+
+    /// Whether the slot is pinned (page-locked, CUDA-registered) host memory.
+    #[getter]
+    fn pinned(&self) -> bool {
+        self.0.pinned()
+    }
+
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<geochips.Batch {} shape={:?} {}>",
+            self.0.index(),
+            self.0.shape(),
+            self.0.dtype()
+        )
+    }
+}
+
+/// One array of a batch (its image or mask), exported with the DLPack protocol; it keeps the slot leased.
+#[pyclass(name = "BatchArray", module = "geochips", frozen)]
+struct PyBatchArray(Export);
+
+#[pymethods]
+impl PyBatchArray {
+    /// A DLPack capsule of the array (no copy): DLPack 1.x ("dltensor_versioned", flagged read-only) when
+    /// ``max_version >= (1, 0)``, legacy "dltensor" otherwise. The device is the CPU, pinned or not.
+    #[pyo3(signature = (*, stream=None, max_version=None, dl_device=None, copy=None))]
+    fn __dlpack__(
+        &self,
+        py: Python<'_>,
+        stream: Option<&Bound<'_, PyAny>>,
+        max_version: Option<(u32, u32)>,
+        dl_device: Option<(i32, i32)>,
+        copy: Option<bool>,
+    ) -> PyResult<PyObject> {
+        let _ = stream; // CPU memory: nothing to synchronize
+        if let Some(d) = dl_device.filter(|d| *d != (KDL_CPU, 0)) {
+            return Err(PyBufferError::new_err(format!(
+                "geochips batches are on the CPU (kDLCPU, 0); cannot export to device {d:?}"
+            )));
+        }
+        if copy == Some(true) {
+            return Err(PyBufferError::new_err(
+                "geochips exports batches without a copy; copy=True is not supported",
+            ));
+        }
+        let versioned = max_version.is_some_and(|(major, _)| major >= 1);
+        self.0.capsule(py, versioned)
+    }
+
+    /// ``(kDLCPU, 0)``: batches live in host memory (pinned when CUDA is present).
+    fn __dlpack_device__(&self) -> (i32, i32) {
+        (KDL_CPU, 0)
+    }
+
+    /// The C-order shape.
+    #[getter]
+    fn shape(&self) -> Vec<usize> {
+        self.0.shape.clone()
+    }
+
+    /// The numpy name of the element type.
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        self.0.dtype.name()
+    }
+
+    /// The address of the first element: the ring slot's memory.
+    #[getter]
+    fn address(&self) -> usize {
+        self.0.data as usize
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<geochips.BatchArray shape={:?} {} at {:#x}>",
+            self.0.shape, self.0.dtype, self.0.data as usize
+        )
+    }
+}
+
+/// A sampler that hands out the slices pushed into its queue: the epoch is whatever is queued.
+#[derive(Debug, Clone, Default)]
+struct Queue(Arc<Mutex<std::collections::VecDeque<crate::GeoSlice>>>);
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, std::collections::VecDeque<crate::GeoSlice>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Iterator for Queue {
+    type Item = crate::GeoSlice;
+
+    fn next(&mut self) -> Option<crate::GeoSlice> {
+        self.lock().pop_front()
+    }
+}
+
+impl Sampler for Queue {
+    fn set_epoch(&mut self, _epoch: u64) {}
+    fn set_shard(&mut self, _shard: crate::Shard) {}
+    fn epoch_len(&self) -> u64 {
+        self.lock().len() as u64
+    }
+    fn state(&self) -> SamplerState {
+        SamplerState {
+            seed: 0,
+            epoch: 0,
+            shard: crate::Shard::WHOLE,
+            position: 0,
+        }
+    }
+    fn restore(&mut self, _state: &SamplerState) {}
+}
+
+/// Reads given GeoSlices (from any sampler, or made by hand) into a batch: the loader's pipeline on demand,
+/// for map-style datasets.
+#[pyclass(name = "ChipReader", module = "geochips", frozen)]
+struct PyChipReader {
+    loader: Mutex<Loader>,
+    queue: Queue,
+    size: (u32, u32),
+    batch_size: usize,
+    items: usize,
+}
+
+#[pymethods]
+impl PyChipReader {
+    /// A reader of ``size`` chips (an int or ``(width, height)``) of ``bands`` (None: all) from ``catalog``,
+    /// up to ``batch_size`` per ``read``, as ``dtype`` (None: the assets' type); ``fill`` where invalid.
+    #[new]
+    #[pyo3(signature = (catalog, size, *, bands=None, batch_size=64, dtype=None, fill=None))]
+    fn new(
+        catalog: &PyCatalog,
+        size: &Bound<'_, PyAny>,
+        bands: Option<Vec<String>>,
+        batch_size: usize,
+        dtype: Option<&str>,
+        fill: Option<f64>,
+    ) -> PyResult<Self> {
+        let (w, h) = if let Ok(n) = size.extract::<i64>() {
+            (n, n)
+        } else {
+            size.extract::<(i64, i64)>().map_err(|_| {
+                PyValueError::new_err("size must be an int or a (width, height) pair")
+            })?
+        };
+        if w <= 0 || h <= 0 || w > u32::MAX as i64 || h > u32::MAX as i64 {
+            return Err(PyValueError::new_err(format!(
+                "size must be positive, got ({w}, {h})"
+            )));
+        }
+        if batch_size == 0 {
+            return Err(PyValueError::new_err("batch_size must be positive, got 0"));
+        }
+        let mut config = LoaderConfig::new(w as u32, h as u32);
+        config.bands = bands;
+        config.batch_size = batch_size;
+        config.dtype = dtype.map(parse_dtype).transpose()?;
+        config.prefetch = 1;
+        config.ring_slots = 3;
+        config.fill = fill;
+        let queue = Queue::default();
+        let loader = Loader::new(catalog.inner.clone(), queue.clone(), config).map_err(to_py)?;
+        Ok(PyChipReader {
+            loader: Mutex::new(loader),
+            queue,
+            size: (w as u32, h as u32),
+            batch_size,
+            items: catalog.inner.len(),
+        })
+    }
+
+    /// Read ``slices`` (at most ``batch_size``, each of the reader's size) into one Batch, in order. The GIL
+    /// is released while Rust reads.
+    fn read(&self, py: Python<'_>, slices: Vec<PyGeoSlice>) -> PyResult<PyBatch> {
+        if slices.is_empty() || slices.len() > self.batch_size {
+            return Err(PyValueError::new_err(format!(
+                "read takes 1 to {} slices, got {}",
+                self.batch_size,
+                slices.len()
+            )));
+        }
+        if let Some(s) = slices.iter().find(|s| s.0.item >= self.items) {
+            return Err(PyValueError::new_err(format!(
+                "slice {} names item {}, the catalog has {} items",
+                s.0.id, s.0.item, self.items
+            )));
+        }
+        if let Some(s) = slices.iter().find(|s| s.0.size != self.size) {
+            return Err(PyValueError::new_err(format!(
+                "slice {} is {:?} px, the reader's chips are {:?}",
+                s.0.id, s.0.size, self.size
+            )));
+        }
+        py.allow_threads(|| {
+            let mut loader = self.loader.lock().unwrap_or_else(|e| e.into_inner());
+            {
+                let mut queue = self.queue.lock();
+                queue.clear();
+                queue.extend(slices.iter().map(|s| s.0));
+            }
+            loader.set_epoch(0);
+            let batch = loader.next();
+            self.queue.lock().clear();
+            match batch {
+                Some(Ok(batch)) => Ok(PyBatch(Arc::new(batch))),
+                Some(Err(e)) => Err(to_py(e)),
+                None => Err(PyValueError::new_err("no slice was read")),
+            }
+        })
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyLoader>()?;
+    m.add_class::<PyChipReader>()?;
+    m.add_class::<PyBatch>()?;
+    m.add_class::<PyBatchArray>()
+}
