@@ -21,9 +21,3 @@ if ! cmp -s requirements-dev.txt "$stamp"; then
     python -m pip install --quiet -r requirements-dev.txt
     cp requirements-dev.txt "$stamp"
 fi
-# torch (for tests/python/test_torch*.py) without the CUDA extras PyPI's wheel pulls in: see requirements-torch.txt.
-torch_stamp="$VENV/.requirements-torch.txt"
-if ! cmp -s requirements-torch.txt "$torch_stamp"; then
-    python -m pip install --quiet --no-deps -r requirements-torch.txt
-    cp requirements-torch.txt "$torch_stamp"
-fi

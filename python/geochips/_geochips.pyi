@@ -274,7 +274,7 @@ class Loader:
         bands: Sequence[str] | None = None,
         batch_size: int = 32,
         dtype: str | None = None,
-        prefetch: int = 4,
+        prefetch: int | None = None,
         ring_slots: int | None = None,
         max_requests: int = 256,
         max_bytes: int = 256 << 20,

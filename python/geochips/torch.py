@@ -9,8 +9,8 @@ Each item the dataset yields is one batch, a dict::
      "transforms": [affine, ...]}
 
 The tensors are views of the loader's ring slot (``torch.from_dlpack``, no copy): the slot is reused only once
-every tensor of the batch is gone. Keep at most ``ring_slots - prefetch`` batches alive at once (copy what you
-keep longer, e.g. ``image.float()``); asking for more raises rather than hanging.
+every tensor of the batch is gone. Keep fewer than ``ring_slots`` batches alive at once (default 4; copy what
+you keep longer, e.g. ``image.float()``); asking for more raises rather than hanging.
 
 ``num_workers=0`` is the recommended mode: Rust already reads and decodes on every core. With
 ``num_workers > 0`` each worker builds its own loader lazily (after ``fork``) over its shard of the epoch,

@@ -63,13 +63,14 @@ impl PyLoader {
     ///
     /// ``size``: chip width and height (an int or a pair; None: the sampler's); ``bands``: band names to stack
     /// (None: all bands of all assets); ``dtype``: the image type (None: the assets'); ``prefetch`` batches
-    /// read ahead in ``ring_slots`` reusable slots (None: prefetch + 2); ``max_requests``/``max_bytes`` in
+    /// fetched ahead (None: 16) and ``ring_slots`` reusable slots for batches being decoded or held (None: 4;
+    /// at least 2); ``max_requests``/``max_bytes`` in
     /// flight; ``tile_cache_bytes`` of decoded tiles; ``decode_threads`` (None: one per core); ``fill`` where
     /// pixels are invalid (None: nodata, else 0); ``on_error`` "raise" or "skip"; ``ordered`` batches in
     /// sampler order (else as they complete).
     #[new]
     #[pyo3(signature = (
-        catalog, sampler, *, size=None, bands=None, batch_size=32, dtype=None, prefetch=4, ring_slots=None,
+        catalog, sampler, *, size=None, bands=None, batch_size=32, dtype=None, prefetch=None, ring_slots=None,
         max_requests=256, max_bytes=256 << 20, tile_cache_bytes=256 << 20, decode_threads=None, fill=None,
         on_error="raise", ordered=true,
     ))]
@@ -81,7 +82,7 @@ impl PyLoader {
         bands: Option<Vec<String>>,
         batch_size: usize,
         dtype: Option<&str>,
-        prefetch: usize,
+        prefetch: Option<usize>,
         ring_slots: Option<usize>,
         max_requests: usize,
         max_bytes: u64,
@@ -128,8 +129,8 @@ impl PyLoader {
         config.bands = bands;
         config.batch_size = batch_size;
         config.dtype = dtype.map(parse_dtype).transpose()?;
-        config.prefetch = prefetch;
-        config.ring_slots = ring_slots.unwrap_or(prefetch + 2);
+        config.prefetch = prefetch.unwrap_or(config.prefetch);
+        config.ring_slots = ring_slots.unwrap_or(config.ring_slots);
         config.max_requests = max_requests;
         config.max_bytes = max_bytes;
         config.tile_cache_bytes = tile_cache_bytes;
