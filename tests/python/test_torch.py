@@ -125,6 +125,25 @@ def test_resume_mid_epoch(catalog):
     assert again.state_dict() == {"epoch": 0, "batches": 10}
 
 
+def test_resume_through_torchdatas_stateful_dataloader(catalog):
+    from torchdata.stateful_dataloader import StatefulDataLoader
+
+    sampler = geochips.RandomSampler(catalog, CHIP, length=80, seed=10)
+    full = [chips([b]) for b in DataLoader(ChipDataset(catalog, sampler, batch_size=8), batch_size=None)]
+    loader = StatefulDataLoader(ChipDataset(catalog, sampler, batch_size=8), batch_size=None)
+    first = []
+    for b in loader:
+        first.append(chips([b]))
+        if len(first) == 3:
+            break
+    state = loader.state_dict()
+    again = StatefulDataLoader(ChipDataset(catalog, sampler, batch_size=8), batch_size=None)
+    again.load_state_dict(state)
+    rest = [chips([b]) for b in again]
+    assert len(rest) == 7
+    assert first + rest == full
+
+
 def test_float_dtype_and_training_step(catalog):
     sampler = geochips.GridSampler(catalog, CHIP)
     ds = ChipDataset(catalog, sampler, batch_size=10, dtype="float32")
