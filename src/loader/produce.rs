@@ -90,6 +90,8 @@ impl Run {
             return None;
         }
         let start = Instant::now();
+        // Stuck three checks in a row (150 ms): an export dropped on another thread meanwhile frees a slot.
+        let mut stuck_checks = 0;
         let got = loop {
             let rx = &mut self.rx;
             let wait = async { tokio::time::timeout(Duration::from_millis(50), rx.recv()).await };
@@ -99,7 +101,9 @@ impl Run {
                 .expect("a run has its runtime until dropped");
             match runtime.block_on(wait) {
                 Ok(got) => break got,
-                Err(_) if self.stuck() => {
+                Err(_) if !self.stuck() => stuck_checks = 0,
+                Err(_) if stuck_checks < 2 => stuck_checks += 1,
+                Err(_) => {
                     break Some(Err(Error::Loader {
                         reason: format!(
                             "all {} ring slots are held by batches still alive: drop batches (and their \
@@ -108,7 +112,6 @@ impl Run {
                         ),
                     }));
                 }
-                Err(_) => {}
             }
         };
         Counters::time(&self.shared.counters.consumer_wait_ns, start.elapsed());
