@@ -212,3 +212,31 @@ def moto_s3_server(log_path: Path, timeout: float = 60.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def point_aws_at(endpoint: str, env) -> object:
+    """Point the AWS_* variables that object_store's AmazonS3Builder::from_env() reads at moto's S3 server at
+    `endpoint` (set through `env`, a pytest MonkeyPatch, so they are undone after), and return a boto3 S3
+    client for it."""
+    import boto3
+
+    settings = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    for name, value in settings.items():
+        env.setenv(name, value)
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_VIRTUAL_HOSTED_STYLE_REQUEST"):
+        env.delenv(name, raising=False)
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )

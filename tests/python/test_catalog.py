@@ -8,7 +8,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import boto3
 import geochips
 import geopandas
 import numpy as np
@@ -18,7 +17,7 @@ import pytest
 import rasterio
 import rasterio.warp
 from affine import Affine
-from servers import free_port, moto_s3_server, serve_directory
+from servers import free_port, moto_s3_server, point_aws_at, serve_directory
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -287,26 +286,7 @@ def test_stac_geoparquet_rows_give_items_with_one_asset_per_band(tmp_path):
 
 def test_s3_prefix_is_listed_and_the_catalog_round_trips_through_s3(scenes, tmp_path, monkeypatch):
     with moto_s3_server(tmp_path / "moto.log") as endpoint:
-        settings = {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ALLOW_HTTP": "true",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "NO_PROXY": "127.0.0.1,localhost",
-        }
-        for name, value in settings.items():
-            monkeypatch.setenv(name, value)
-        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_VIRTUAL_HOSTED_STYLE_REQUEST"):
-            monkeypatch.delenv(name, raising=False)
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name="us-east-1",
-        )
+        s3 = point_aws_at(endpoint, monkeypatch)
         s3.create_bucket(Bucket="catalog-test")
         for name in SCENES:
             s3.upload_file(str(scenes / name), "catalog-test", f"scenes/{name}")

@@ -9,12 +9,11 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-import boto3
 import geochips
 import numpy as np
 import pytest
 from conftest import CogSpec, random_windows, spec_seed
-from servers import NO_PROXY_OPENER, moto_s3_server, parse_range, serve_directory
+from servers import NO_PROXY_OPENER, moto_s3_server, parse_range, point_aws_at, serve_directory
 
 BUCKET = "geochips-test"
 
@@ -56,26 +55,7 @@ def s3_bucket(make_cog, remote_files, tmp_path_factory):
     AmazonS3Builder::from_env() reads point at it for the duration."""
     log = tmp_path_factory.mktemp("moto") / "moto_server.log"
     with moto_s3_server(log) as endpoint, pytest.MonkeyPatch.context() as env:
-        settings = {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ALLOW_HTTP": "true",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "NO_PROXY": "127.0.0.1,localhost",
-        }
-        for name, value in settings.items():
-            env.setenv(name, value)
-        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_VIRTUAL_HOSTED_STYLE_REQUEST"):
-            env.delenv(name, raising=False)
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name="us-east-1",
-        )
+        s3 = point_aws_at(endpoint, env)
         s3.create_bucket(Bucket=BUCKET)
         for name in remote_files.values():
             s3.upload_file(str(make_cog.directory / name), BUCKET, name)
