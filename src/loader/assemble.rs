@@ -286,6 +286,7 @@ impl Gathered {
     /// Paste every planned chip into its place (chip `k` at slot position `positions[k]`) in parallel, then
     /// recycle the decoded blocks; returns each chip's transform or error, in chip order.
     fn paste(self, shared: &Shared, image: &mut [u8], mask: &mut [u8]) -> Filled {
+        let start = Instant::now();
         let Gathered {
             chips,
             positions,
@@ -294,70 +295,51 @@ impl Gathered {
             errors,
             ..
         } = self;
-        let filled = paste_chips(
-            shared, chips, &index, &decoded, errors, &positions, image, mask,
-        );
+        let (w, h) = shared.config.chip_size;
+        let plane = w as usize * h as usize;
+        let chip_bytes = shared.channels * plane * shared.dtype.size();
+        let mut images: Vec<Option<&mut [u8]>> =
+            image.chunks_exact_mut(chip_bytes).map(Some).collect();
+        let mut masks: Vec<Option<&mut [u8]>> = mask.chunks_exact_mut(plane).map(Some).collect();
+        let errors = std::sync::Mutex::new(errors.into_iter().map(Some).collect::<Vec<_>>());
+        let take_error = |e: usize| {
+            let mut errors = errors.lock().unwrap_or_else(|p| p.into_inner());
+            errors[e].take().unwrap_or_else(|| Error::Loader {
+                reason: "a block this chip needs failed (its error went with another chip)".into(),
+            })
+        };
+        let mut results: Vec<Option<Result<GeoTransform>>> = Vec::with_capacity(chips.len());
+        let mut places = Vec::with_capacity(chips.len());
+        for (k, chip) in chips.into_iter().enumerate() {
+            match chip {
+                Ok(chip) => {
+                    let p = positions[k];
+                    let place = images[p].take().zip(masks[p].take());
+                    places.push((k, chip, place.expect("each slot position is filled once")));
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        let pasted: Vec<(usize, Result<GeoTransform>)> = places
+            .into_par_iter()
+            .map(|(k, chip, (img, m))| {
+                let result = paste_chip(shared, &chip, &index, &decoded, &take_error, img, m);
+                (k, result.map(|()| chip.transform))
+            })
+            .collect();
+        for (k, result) in pasted {
+            results[k] = Some(result);
+        }
         for block in decoded.into_iter().flatten().flatten() {
             shared.blocks.give(block);
         }
-        filled
+        Counters::time(&shared.counters.decode_ns, start.elapsed());
+        results
+            .into_iter()
+            .map(|r| r.expect("every planned chip was pasted"))
+            .collect()
     }
-}
-
-/// Paste every planned chip into its place (chip `k` of `chips` at slot position `positions[k]`), in
-/// parallel; returns each chip's transform or error, in the order of `chips`.
-#[allow(clippy::too_many_arguments)]
-fn paste_chips(
-    shared: &Shared,
-    chips: Vec<Result<ChipPlan>>,
-    index: &HashMap<BlockKey, usize>,
-    decoded: &[Decoded],
-    errors: Vec<Error>,
-    positions: &[usize],
-    image: &mut [u8],
-    mask: &mut [u8],
-) -> Filled {
-    let start = Instant::now();
-    let (w, h) = shared.config.chip_size;
-    let plane = w as usize * h as usize;
-    let chip_bytes = shared.channels * plane * shared.dtype.size();
-    let mut images: Vec<Option<&mut [u8]>> = image.chunks_exact_mut(chip_bytes).map(Some).collect();
-    let mut masks: Vec<Option<&mut [u8]>> = mask.chunks_exact_mut(plane).map(Some).collect();
-    let errors = std::sync::Mutex::new(errors.into_iter().map(Some).collect::<Vec<_>>());
-    let take_error = |e: usize| {
-        let mut errors = errors.lock().unwrap_or_else(|p| p.into_inner());
-        errors[e].take().unwrap_or_else(|| Error::Loader {
-            reason: "a block this chip needs failed (its error went with another chip)".into(),
-        })
-    };
-    let mut results: Vec<Option<Result<GeoTransform>>> = Vec::with_capacity(chips.len());
-    let mut places = Vec::with_capacity(chips.len());
-    for (k, chip) in chips.into_iter().enumerate() {
-        match chip {
-            Ok(chip) => {
-                let p = positions[k];
-                let place = images[p].take().zip(masks[p].take());
-                places.push((k, chip, place.expect("each slot position is filled once")));
-                results.push(None);
-            }
-            Err(e) => results.push(Some(Err(e))),
-        }
-    }
-    let pasted: Vec<(usize, Result<GeoTransform>)> = places
-        .into_par_iter()
-        .map(|(k, chip, (img, m))| {
-            let result = paste_chip(shared, &chip, index, decoded, &take_error, img, m);
-            (k, result.map(|()| chip.transform))
-        })
-        .collect();
-    for (k, result) in pasted {
-        results[k] = Some(result);
-    }
-    Counters::time(&shared.counters.decode_ns, start.elapsed());
-    results
-        .into_iter()
-        .map(|r| r.expect("every planned chip was pasted"))
-        .collect()
 }
 
 /// Paste one chip: each part's bands into their channels (cast to the output type if it differs), the fill
