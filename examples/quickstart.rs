@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let (mut sum, mut n) = (0.0, 0usize);
                 for chip in 0..b {
                     for p in 0..h * w {
-                        if batch.mask_bytes()[chip * h * w + p] != 0 {
+                        if batch.valid_bytes()[chip * h * w + p] != 0 {
                             let at = ((chip * c + band) * h * w + p) * size;
                             sum += batch.dtype().read_value(&bytes[at..at + size]);
                             n += 1;

@@ -42,27 +42,43 @@ impl Default for DemoDataset {
 }
 
 impl DemoDataset {
+    /// The [`crate::catalog::BuildOptions::filename_regex`] that joins each scene and its label COG (from
+    /// [`DemoDataset::build_labels`]) into one item with a `"label"` band.
+    pub const FILENAME_REGEX: &str =
+        r"^(?P<item>scene-\d+-\d+px-\d+b-seed\d+)(-(?P<band>label))?\.tif$";
+
     /// Write the scenes into `dir` (those already there are kept) and return their paths.
     pub fn build(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        self.write_each(dir, "", |i| (self.pixels(i), DataType::U16, self.bands))
+    }
+
+    /// Write a uint8 label COG per scene beside it (`...-label.tif`: classes 0-3 that follow the scene's
+    /// first band, so a model can learn them) and return their paths.
+    pub fn build_labels(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        self.write_each(dir, "-label", |i| (self.labels(i), DataType::U8, 1))
+    }
+
+    /// Write each scene's COG named with `suffix` into `dir` unless it is there; `data(i)` gives scene `i`'s
+    /// samples, type and band count.
+    fn write_each(
+        &self,
+        dir: &Path,
+        suffix: &str,
+        data: impl Fn(usize) -> (Vec<u8>, DataType, usize),
+    ) -> std::io::Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir)?;
         (0..self.scenes)
             .map(|i| {
                 let name = format!(
-                    "scene-{i:02}-{}px-{}b-seed{}.tif",
+                    "scene-{i:02}-{}px-{}b-seed{}{suffix}.tif",
                     self.size, self.bands, self.seed
                 );
                 let path = dir.join(name);
                 if !path.exists() {
                     let tmp = path.with_extension("tif.partial");
-                    write_cog(
-                        &tmp,
-                        &self.pixels(i),
-                        DataType::U16,
-                        self.bands,
-                        self.size,
-                        self.size,
-                        &self.options(i),
-                    )?;
+                    let (samples, dtype, bands) = data(i);
+                    let size = self.size;
+                    write_cog(&tmp, &samples, dtype, bands, size, size, &self.options(i))?;
                     std::fs::rename(&tmp, &path)?;
                 }
                 Ok(path)
@@ -79,25 +95,43 @@ impl DemoDataset {
         opts
     }
 
+    /// The seeded generator of scene `i`.
+    fn rng(&self, i: usize) -> StdRng {
+        StdRng::seed_from_u64(self.seed.wrapping_mul(1_000_003).wrapping_add(i as u64))
+    }
+
+    /// The smooth field of a band at (x, y), in [-2, 2], with the band's frequencies.
+    fn smooth(x: usize, y: usize, (fx, fy): (f64, f64)) -> f64 {
+        (x as f64 * fx).sin() + (y as f64 * fy).cos()
+    }
+
     /// Scene `i`'s pixels, band-sequential native-endian uint16: smooth fields plus seeded noise, about as
     /// compressible as optical imagery.
     fn pixels(&self, i: usize) -> Vec<u8> {
-        let mut rng =
-            StdRng::seed_from_u64(self.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
+        let mut rng = self.rng(i);
         let n = self.size;
         let mut out = Vec::with_capacity(self.bands * n * n * 2);
         for b in 0..self.bands {
-            let (fx, fy) = (rng.random_range(0.002..0.02), rng.random_range(0.002..0.02));
+            let f = (rng.random_range(0.002..0.02), rng.random_range(0.002..0.02));
             let base = 1000.0 + 500.0 * b as f64;
             for y in 0..n {
                 for x in 0..n {
-                    let smooth = ((x as f64 * fx).sin() + (y as f64 * fy).cos()) * 400.0;
-                    let v = base + smooth + rng.random_range(0.0..16.0);
+                    let v = base + Self::smooth(x, y, f) * 400.0 + rng.random_range(0.0..16.0);
                     out.extend_from_slice(&(v as u16).to_ne_bytes());
                 }
             }
         }
         out
+    }
+
+    /// Scene `i`'s labels: the first band's smooth field cut into four classes of equal width.
+    fn labels(&self, i: usize) -> Vec<u8> {
+        let mut rng = self.rng(i);
+        let f = (rng.random_range(0.002..0.02), rng.random_range(0.002..0.02));
+        let n = self.size;
+        (0..n * n)
+            .map(|p| (Self::smooth(p % n, p / n, f) + 2.0).clamp(0.0, 3.0) as u8)
+            .collect()
     }
 }
 

@@ -56,7 +56,7 @@ fn copy(batch: &Batch) -> Copied {
         index: batch.index(),
         shape: batch.shape(),
         image: batch.image_bytes().to_vec(),
-        mask: batch.mask_bytes().to_vec(),
+        mask: batch.valid_bytes().to_vec(),
         slices: batch.slices().to_vec(),
         items: batch.items().to_vec(),
         transforms: batch.transforms().to_vec(),

@@ -235,8 +235,10 @@ class Batch:
 
     image: BatchArray
     """[B, C, H, W] of ``dtype``: ``torch.from_dlpack(batch.image)``."""
-    mask: BatchArray
+    valid: BatchArray
     """[B, H, W] uint8: 1 where every band is valid."""
+    mask: BatchArray | None
+    """[B, H, W] labels of the label raster's type; None when the loader reads no labels."""
     index: int
     """Position of the batch in its epoch."""
     shape: list[int]
@@ -272,6 +274,7 @@ class Loader:
         *,
         size: int | tuple[int, int] | None = None,
         bands: Sequence[str] | None = None,
+        labels: str | None = None,
         batch_size: int = 32,
         dtype: str | None = None,
         prefetch: int | None = None,
@@ -308,6 +311,7 @@ class ChipReader:
         size: int | tuple[int, int],
         *,
         bands: Sequence[str] | None = None,
+        labels: str | None = None,
         batch_size: int = 64,
         dtype: str | None = None,
         fill: float | None = None,

@@ -3,7 +3,8 @@
 
 Each item the dataset yields is one batch, a dict::
 
-    {"image": Tensor[B, C, H, W], "mask": Tensor[B, H, W] (uint8, 1 = every band valid),
+    {"image": Tensor[B, C, H, W], "valid": Tensor[B, H, W] (uint8, 1 = every band valid),
+     "mask": Tensor[B, H, W] (the labels; only when the dataset reads ``labels``),
      "bounds": [(minx, miny, maxx, maxy), ...], "crs": ["EPSG:32631", ...],
      "time": [(start_us | None, end_us | None), ...], "items": [item id, ...], "ids": [slice id, ...],
      "transforms": [affine, ...]}
@@ -35,6 +36,9 @@ from geochips._geochips import Batch, Catalog, ChipReader, GeoSlice, GridSampler
 
 __all__ = ["ChipDataset", "ChipMapDataset", "batch_to_dict"]
 
+# The tensors of a sample dict, in order.
+_TENSORS = ("image", "valid", "mask")
+
 # Loaders inherited through fork by a DataLoader worker: their runtime has no threads in the child, so they
 # are kept here, never dropped (the worker leaves with os._exit).
 _inherited: list[Loader] = []
@@ -42,9 +46,10 @@ _inherited: list[Loader] = []
 
 def batch_to_dict(batch: Batch) -> dict[str, Any]:
     """A ``Batch`` as the sample dict ``ChipDataset`` yields; the tensors share the ring slot (no copy)."""
-    return {
-        "image": torch.from_dlpack(batch.image),
-        "mask": torch.from_dlpack(batch.mask),
+    sample = {"image": torch.from_dlpack(batch.image), "valid": torch.from_dlpack(batch.valid)}
+    if batch.mask is not None:
+        sample["mask"] = torch.from_dlpack(batch.mask)
+    return sample | {
         "bounds": batch.bounds,
         "crs": batch.crs,
         "time": batch.time,
@@ -130,9 +135,10 @@ class ChipDataset(IterableDataset):
             sample = batch_to_dict(batch)
             del batch
             if self.device is not None and self.device.type != "cpu":
-                host = (sample["image"], sample["mask"])
-                sample["image"] = host[0].to(self.device, non_blocking=True)
-                sample["mask"] = host[1].to(self.device, non_blocking=True)
+                keys = [k for k in _TENSORS if k in sample]
+                host = [sample[k] for k in keys]
+                for k, tensor in zip(keys, host):
+                    sample[k] = tensor.to(self.device, non_blocking=True)
                 event = torch.cuda.Event()
                 event.record()
                 # Release the previous batch's slot once its copy is done; this batch's stays leased.
@@ -173,7 +179,8 @@ class ChipMapDataset(Dataset):
     ``query`` is a ``geochips.GeoSlice`` (from a sampler's ``slices()``, or made by hand) or TorchGeo-style
     bounds ``(minx, miny, maxx, maxy)`` in ``crs`` (the chip, ``size`` pixels over the bounds, is read from
     the first catalog item they meet). The sample holds ``image`` [C, H, W],
-    ``mask`` [H, W] (copied out of the ring, so the default collate can keep many), ``bounds``, ``crs``,
+    ``valid`` [H, W] and, with ``labels``, ``mask`` [H, W] (copied out of the ring, so the default collate can
+    keep many), ``bounds``, ``crs``,
     ``time`` (``(start, end)`` µs, open ends as the int64 extremes) and ``item``. ``reader_options`` go to
     ``geochips.ChipReader`` (``bands``, ``dtype``, ``fill``, ``batch_size``: the most chips one
     ``__getitems__`` call reads at once).
@@ -218,14 +225,12 @@ class ChipMapDataset(Dataset):
         samples = []
         for start in range(0, len(slices), step):
             batch = reader.read(slices[start : start + step])
-            image = torch.from_dlpack(batch.image).clone()
-            mask = torch.from_dlpack(batch.mask).clone()
+            planes = {k: t.clone() for k, t in batch_to_dict(batch).items() if k in _TENSORS}
             del batch
             for j, s in enumerate(slices[start : start + step]):
                 samples.append(
-                    {
-                        "image": image[j],
-                        "mask": mask[j],
+                    {k: t[j] for k, t in planes.items()}
+                    | {
                         "bounds": s.bounds,
                         "crs": s.crs,
                         "time": _collatable(s.time),

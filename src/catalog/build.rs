@@ -28,7 +28,9 @@ pub struct BuildOptions {
     /// Fail on the first bad file or source instead of listing it in the [`BuildReport`].
     pub fail_fast: bool,
     /// A regex matched against each file name (not STAC items): files that do not match are passed over;
-    /// its named group `date` (or groups `start` and `stop`) is parsed with `date_format`.
+    /// its named group `date` (or groups `start` and `stop`) is parsed with `date_format`. A `band` group
+    /// makes each file one asset (keyed by the band; a single-band asset's band is named so) of the item
+    /// named by the `item` group, or by the file name without the band: one COG per band, as Sentinel-2.
     pub filename_regex: Option<String>,
     /// The chrono (strftime) format of the regex's date groups (default `"%Y%m%d"`).
     pub date_format: String,
@@ -142,7 +144,8 @@ impl Catalog {
     /// Each source is a local file, directory (walked for `options.extensions`) or glob; an object-store
     /// href (`s3://bucket/a.tif`) or prefix (`s3://bucket/scenes/`, listed); or a STAC ItemCollection file
     /// (`.json`/`.geojson`) or stac-geoparquet file (`.parquet`), local or remote, whose items may hold
-    /// several assets. A file becomes an item with one asset keyed `"image"` and bands `b1..bN`, its id the file name without extension.
+    /// several assets. A file becomes an item with one asset keyed `"image"` and bands `b1..bN`, its id the file name
+    /// without extension (band-per-file items: see [`BuildOptions::filename_regex`]).
     ///
     /// Bad files, unreachable hrefs and items whose assets are in different CRSs are listed in the returned
     /// [`BuildReport`] and left out; with `fail_fast` the first of them is the error. Malformed STAC files

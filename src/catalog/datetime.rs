@@ -34,6 +34,27 @@ impl FilenameDates {
         self.regex.is_match(name)
     }
 
+    /// Whether the regex has a `band` group: files are then assets of band-per-file items.
+    pub fn has_band_group(&self) -> bool {
+        self.regex.capture_names().any(|n| n == Some("band"))
+    }
+
+    /// For a band-per-file name, the item id and the band (the asset key): the regex's `band` group, and its
+    /// `item` group or else the name's stem with the band's text cut out; `None` without a `band` group.
+    pub fn item_and_band(&self, name: &str) -> Option<(String, String)> {
+        let caps = self.regex.captures(name)?;
+        let band = caps.name("band")?;
+        let item = match caps.name("item") {
+            Some(item) => item.as_str().to_string(),
+            None => {
+                let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+                let cut = format!("{}{}", &name[..band.start()], &name[band.end()..]);
+                cut[..cut.len() - (name.len() - stem.len())].to_string()
+            }
+        };
+        Some((item, band.as_str().to_string()))
+    }
+
     /// The interval `name` says, [`Interval::OPEN`] when the regex has no date group; an error when a date
     /// group does not parse with the format, or the name does not match.
     pub fn interval(&self, name: &str) -> Result<Interval, String> {
@@ -126,6 +147,18 @@ mod tests {
         assert_eq!(i.start, parse_rfc3339("2023-06-01T00:00:00Z").unwrap());
         assert!(f.interval("other.tif").is_err());
         let open = FilenameDates::new(r".*\.tif$", "%Y").unwrap();
+        assert_eq!(open.item_and_band("x.tif"), None);
         assert!(open.interval("x.tif").unwrap().is_open());
+    }
+
+    #[test]
+    fn band_group_names_the_asset_and_the_rest_the_item() {
+        let f =
+            FilenameDates::new(r"^T31_(?P<date>\d{8})_(?P<band>B\d\d)\.tif$", "%Y%m%d").unwrap();
+        let (item, band) = f.item_and_band("T31_20230601_B02.tif").unwrap();
+        assert_eq!((item.as_str(), band.as_str()), ("T31_20230601_", "B02"));
+        let g = FilenameDates::new(r"^(?P<item>s\d+)-(?P<band>\w+)\.tif$", "%Y").unwrap();
+        let (item, band) = g.item_and_band("s01-label.tif").unwrap();
+        assert_eq!((item.as_str(), band.as_str()), ("s01", "label"));
     }
 }

@@ -70,6 +70,8 @@ pub(crate) async fn expand(
     fail_fast: bool,
 ) -> Result<Expanded> {
     let mut out = Expanded::default();
+    // Band-per-file items seen so far (over every source): id -> index in `out.items`.
+    let mut bands_of: std::collections::HashMap<String, usize> = Default::default();
     for source in sources {
         let hrefs = if is_parquet(source) {
             out.items
@@ -104,7 +106,17 @@ pub(crate) async fn expand(
             Ok(hrefs) => {
                 for href in hrefs {
                     match file_item(&href, rules) {
-                        Ok(Some(item)) => out.items.push(item),
+                        Ok(Some(item)) if !rules.dates.is_some_and(|d| d.has_band_group()) => {
+                            out.items.push(item)
+                        }
+                        // One asset of a band-per-file item: join the item's other files.
+                        Ok(Some(mut item)) => match bands_of.get(&item.id) {
+                            Some(&i) => out.items[i].assets.append(&mut item.assets),
+                            None => {
+                                bands_of.insert(item.id.clone(), out.items.len());
+                                out.items.push(item);
+                            }
+                        },
                         Ok(None) => out.skipped += 1,
                         Err(e) => out.failures.push((redact(&href), e)),
                     }
@@ -121,7 +133,9 @@ pub(crate) async fn expand(
 
 /// The item of one raster file: its id is the file name without extension; its interval from the
 /// filename regex. `None` when the name does not match the regex (the file is passed over, as TorchGeo
-/// does).
+/// does). When the regex has a `band` group (TorchGeo's band-per-file naming, e.g. `_(?P<band>B\d{2})`),
+/// the file is the asset keyed by that band of the item named by the regex's `item` group, else by the
+/// file name with the band's text cut out: the expansion joins an item's files into one.
 fn file_item(href: &str, rules: &Rules<'_>) -> Result<Option<ItemSpec>> {
     let name = href.rsplit(['/', '\\']).next().unwrap_or(href);
     let interval = match rules.dates {
@@ -132,12 +146,16 @@ fn file_item(href: &str, rules: &Rules<'_>) -> Result<Option<ItemSpec>> {
         })?,
         None => Interval::OPEN,
     };
-    let id = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+    let (id, key) = match rules.dates.and_then(|d| d.item_and_band(name)) {
+        Some((item, band)) => (item, band),
+        None => (stem.to_string(), "image".to_string()),
+    };
     Ok(Some(ItemSpec {
-        id: id.to_string(),
+        id,
         interval,
         assets: vec![AssetSpec {
-            key: "image".into(),
+            key,
             href: href.to_string(),
             bands: None,
         }],

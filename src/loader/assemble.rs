@@ -10,7 +10,7 @@ use bytes::Bytes;
 use rayon::prelude::*;
 
 use super::Shared;
-use super::plan::{ChipPlan, plan_chip};
+use super::plan::{ChipPlan, Dest, plan_chip};
 use super::stats::Counters;
 use super::turn::Turn;
 use crate::cog::{BlockKey, Cog, coalesce};
@@ -113,8 +113,8 @@ pub(crate) async fn gather(
     gathered
 }
 
-/// Decode what `gathered` fetched and paste its chips into `slot` (images [B, C, H, W], mask [B, H, W]), on
-/// the decode pool. A chip that fails leaves its place in an unspecified state. The slot comes back with
+/// Decode what `gathered` fetched and paste its chips into `slot` (images [B, C, H, W], validity [B, H, W],
+/// labels [B, H, W]), on the decode pool. A chip that fails leaves its place in an unspecified state. The slot comes back with
 /// the outcome (it travels with the pool job, so a dropped future cannot free it while the job writes).
 pub(crate) async fn fill(
     shared: &Arc<Shared>,
@@ -127,7 +127,8 @@ pub(crate) async fn fill(
         let mut gathered = gathered;
         gathered.decode(&shared);
         let (image, mask) = slot.parts_mut();
-        let filled = gathered.paste(&shared, image, mask);
+        let (valid, labels) = mask.split_at_mut(shared.labels_offset());
+        let filled = gathered.paste(&shared, image, valid, labels);
         (slot, filled)
     })
     .await
@@ -145,7 +146,15 @@ async fn plan_one(shared: &Shared, slice: GeoSlice) -> Result<ChipPlan> {
                 slice.id, slice.item
             ),
         })?;
-    plan_chip(slice, item, &shared.layouts[slice.item], &shared.headers).await
+    let groups = &shared.layouts[slice.item];
+    plan_chip(
+        slice,
+        item,
+        groups,
+        shared.labels[slice.item],
+        &shared.headers,
+    )
+    .await
 }
 
 impl Gathered {
@@ -285,7 +294,13 @@ async fn on_pool<T: Send + 'static>(
 impl Gathered {
     /// Paste every planned chip into its place (chip `k` at slot position `positions[k]`) in parallel, then
     /// recycle the decoded blocks; returns each chip's transform or error, in chip order.
-    fn paste(self, shared: &Shared, image: &mut [u8], mask: &mut [u8]) -> Filled {
+    fn paste(
+        self,
+        shared: &Shared,
+        image: &mut [u8],
+        valid: &mut [u8],
+        labels: &mut [u8],
+    ) -> Filled {
         let start = Instant::now();
         let Gathered {
             chips,
@@ -295,12 +310,15 @@ impl Gathered {
             errors,
             ..
         } = self;
-        let (w, h) = shared.config.chip_size;
-        let plane = w as usize * h as usize;
-        let chip_bytes = shared.channels * plane * shared.dtype.size();
+        let bytes = shared.chip_bytes();
         let mut images: Vec<Option<&mut [u8]>> =
-            image.chunks_exact_mut(chip_bytes).map(Some).collect();
-        let mut masks: Vec<Option<&mut [u8]>> = mask.chunks_exact_mut(plane).map(Some).collect();
+            image.chunks_exact_mut(bytes.image).map(Some).collect();
+        let mut valids: Vec<Option<&mut [u8]>> =
+            valid.chunks_exact_mut(bytes.valid).map(Some).collect();
+        let mut labels: Vec<&mut [u8]> = match bytes.labels {
+            0 => Vec::new(),
+            n => labels.chunks_exact_mut(n).collect(),
+        };
         let errors = std::sync::Mutex::new(errors.into_iter().map(Some).collect::<Vec<_>>());
         let take_error = |e: usize| {
             let mut errors = errors.lock().unwrap_or_else(|p| p.into_inner());
@@ -314,8 +332,18 @@ impl Gathered {
             match chip {
                 Ok(chip) => {
                     let p = positions[k];
-                    let place = images[p].take().zip(masks[p].take());
-                    places.push((k, chip, place.expect("each slot position is filled once")));
+                    let label = labels.get_mut(p).map(std::mem::take).unwrap_or_default();
+                    let place = images[p].take().zip(valids[p].take());
+                    let (img, v) = place.expect("each slot position is filled once");
+                    places.push((
+                        k,
+                        chip,
+                        Place {
+                            image: img,
+                            valid: v,
+                            labels: label,
+                        },
+                    ));
                     results.push(None);
                 }
                 Err(e) => results.push(Some(Err(e))),
@@ -323,8 +351,8 @@ impl Gathered {
         }
         let pasted: Vec<(usize, Result<GeoTransform>)> = places
             .into_par_iter()
-            .map(|(k, chip, (img, m))| {
-                let result = paste_chip(shared, &chip, &index, &decoded, &take_error, img, m);
+            .map(|(k, chip, place)| {
+                let result = paste_chip(shared, &chip, &index, &decoded, &take_error, place);
                 (k, result.map(|()| chip.transform))
             })
             .collect();
@@ -342,19 +370,32 @@ impl Gathered {
     }
 }
 
+/// One chip's place in a slot.
+struct Place<'a> {
+    image: &'a mut [u8],
+    valid: &'a mut [u8],
+    /// Empty when the loader reads no labels.
+    labels: &'a mut [u8],
+}
+
 /// Paste one chip: each part's bands into their channels (cast to the output type if it differs), the fill
-/// value where a band is not valid (if one is set), and the chip's mask: 1 where every band is valid.
+/// value where a band is not valid (if one is set), and the chip's validity: 1 where every image band is
+/// valid. Labels are pasted as read (the label asset's nodata, else 0, outside its data); they do not count
+/// towards validity.
 fn paste_chip(
     shared: &Shared,
     chip: &ChipPlan,
     index: &HashMap<BlockKey, usize>,
     decoded: &[Decoded],
     take_error: &(dyn Fn(usize) -> Error + Sync),
-    image: &mut [u8],
-    mask: &mut [u8],
+    place: Place<'_>,
 ) -> Result<()> {
+    let Place {
+        image,
+        valid: mask,
+        labels,
+    } = place;
     let plane = mask.len();
-    let out = shared.dtype;
     let mut scratch = shared.scratch.take();
     mask.fill(1);
     for part in &chip.parts {
@@ -372,10 +413,14 @@ fn paste_chip(
         }
         let nb = part.plan.bands().len();
         let src = part.cog.dtype();
-        let region =
-            &mut image[part.first_channel * plane * out.size()..][..nb * plane * out.size()];
         let (data, valid) = &mut scratch;
         valid.resize(nb * plane, 0);
+        let Dest::Image(first_channel) = part.dest else {
+            part.cog.paste(&part.plan, &blocks, labels, Some(valid))?;
+            continue;
+        };
+        let out = shared.dtype;
+        let region = &mut image[first_channel * plane * out.size()..][..nb * plane * out.size()];
         if src == out {
             part.cog.paste(&part.plan, &blocks, region, Some(valid))?;
         } else {

@@ -1,5 +1,5 @@
-//! Batch: a filled ring slot — images [B, C, H, W], validity mask [B, H, W] — with each chip's GeoSlice,
-//! item id and transform. The slot goes back to the ring when the Batch and every export of it are dropped.
+//! Batch: a filled ring slot — images [B, C, H, W], validity [B, H, W], labels [B, H, W] when the loader
+//! reads them — with each chip's GeoSlice, item id and transform. The slot goes back to the ring when the Batch and every export of it are dropped.
 
 use geochips_samplers::GeoSlice;
 use ndarray::{ArrayView3, ArrayView4};
@@ -15,6 +15,10 @@ pub struct Batch {
     pub(crate) lease: Lease,
     pub(crate) index: u64,
     pub(crate) dtype: DataType,
+    /// The labels' sample type; `None` when the loader reads no labels.
+    pub(crate) label_dtype: Option<DataType>,
+    /// Where the labels start in the slot's mask region.
+    pub(crate) labels_offset: usize,
     /// (chips in this batch, channels, height, width).
     pub(crate) shape: [usize; 4],
     pub(crate) slices: Vec<GeoSlice>,
@@ -70,34 +74,48 @@ impl Batch {
     }
 
     /// The validity mask [B, H, W]: 1 where every band of the chip is valid, else 0.
-    pub fn mask_bytes(&self) -> &[u8] {
+    pub fn valid_bytes(&self) -> &[u8] {
         let [b, _, h, w] = self.shape;
         &self.lease.mask()[..b * h * w]
     }
 
+    /// The labels' sample type, `None` when the loader reads no labels.
+    pub fn mask_dtype(&self) -> Option<DataType> {
+        self.label_dtype
+    }
+
+    /// The labels [B, H, W] as native-endian bytes, `None` when the loader reads no labels.
+    pub fn mask_bytes(&self) -> Option<&[u8]> {
+        let [b, _, h, w] = self.shape;
+        let size = self.label_dtype?.size();
+        Some(&self.lease.mask()[self.labels_offset..][..b * h * w * size])
+    }
+
     /// The images as an ndarray view [B, C, H, W] of `T`, which must be the batch's [`Batch::dtype`].
     pub fn image<T: Sample>(&self) -> Result<ArrayView4<'_, T>> {
-        if T::DTYPE != self.dtype {
-            return Err(Error::Loader {
-                reason: format!("batch images are {}, viewed as {}", self.dtype, T::DTYPE),
-            });
-        }
-        let bytes = self.image_bytes();
-        // SAFETY: ring slots are page-aligned, so aligned for every sample type; the length is a whole number
-        // of `T` (the slot holds `shape` samples of `dtype`, and `T` is that type); `T` is a plain number type
-        // for which every bit pattern is valid; the lease keeps the memory alive and unwritten for `&self`.
-        let samples = unsafe {
-            std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), bytes.len() / size_of::<T>())
-        };
+        let samples = samples::<T>(self.image_bytes(), self.dtype, "images")?;
         Ok(ArrayView4::from_shape(self.shape, samples)
             .expect("the slot holds exactly `shape` samples"))
     }
 
-    /// The validity mask as an ndarray view [B, H, W].
-    pub fn mask(&self) -> ArrayView3<'_, u8> {
+    /// The validity mask as an ndarray view [B, H, W]: 1 where every band of the chip is valid, else 0.
+    pub fn valid(&self) -> ArrayView3<'_, u8> {
         let [b, _, h, w] = self.shape;
-        ArrayView3::from_shape([b, h, w], self.mask_bytes())
+        ArrayView3::from_shape([b, h, w], self.valid_bytes())
             .expect("the slot holds exactly B*H*W mask bytes")
+    }
+
+    /// The labels as an ndarray view [B, H, W] of `T`, which must be [`Batch::mask_dtype`]; an error when the
+    /// loader reads no labels ([`super::LoaderConfig::labels`]).
+    pub fn mask<T: Sample>(&self) -> Result<ArrayView3<'_, T>> {
+        let (Some(bytes), Some(dtype)) = (self.mask_bytes(), self.label_dtype) else {
+            return Err(Error::Loader {
+                reason: "this loader reads no labels (set LoaderConfig::labels)".into(),
+            });
+        };
+        let [b, _, h, w] = self.shape;
+        let samples = samples::<T>(bytes, dtype, "labels")?;
+        Ok(ArrayView3::from_shape([b, h, w], samples).expect("the slot holds B*H*W labels"))
     }
 
     /// Each chip's GeoSlice, in batch order.
@@ -125,4 +143,20 @@ impl Batch {
     pub fn lease(&self) -> &Lease {
         &self.lease
     }
+}
+
+/// `bytes` of a slot region holding `dtype` samples, viewed as `T` (which must be that type).
+fn samples<'a, T: Sample>(bytes: &'a [u8], dtype: DataType, what: &str) -> Result<&'a [T]> {
+    if T::DTYPE != dtype {
+        return Err(Error::Loader {
+            reason: format!("batch {what} are {dtype}, viewed as {}", T::DTYPE),
+        });
+    }
+    // SAFETY: slot regions start page-aligned and the labels 64-byte aligned, so aligned for every sample type;
+    // the length is a whole number of `T` (the region holds samples of `dtype`, and `T` is that type); `T` is
+    // a plain number type for which every bit pattern is valid; the borrow keeps the lease, so the memory is
+    // alive and unwritten.
+    Ok(unsafe {
+        std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), bytes.len() / size_of::<T>())
+    })
 }

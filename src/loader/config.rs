@@ -12,11 +12,22 @@ pub enum OnError {
     Skip,
 }
 
+/// Where a loader's labels (the batch `mask`, TorchGeo's word for a target raster) come from. Labels are
+/// categorical: read with nearest resampling only, never blended across items.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Labels {
+    /// The band of that name among each item's assets (e.g. a `"label"` COG beside the image bands); it is
+    /// left out of the image when [`LoaderConfig::bands`] is `None`.
+    Band(String),
+}
+
 /// How a [`super::Loader`] reads: the defaults suit random 256² chips from local or remote COGs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoaderConfig {
     /// Band names to stack, in order, looked up in each item's assets; `None`: every band of every asset.
     pub bands: Option<Vec<String>>,
+    /// The label raster read into each batch's `mask` [B, H, W] (its own sample type); `None`: no labels.
+    pub labels: Option<Labels>,
     /// Chip width and height in pixels; every slice the sampler draws must have this size.
     pub chip_size: (u32, u32),
     /// Sample type of the batch image; `None`: the assets' own type (casting costs a copy per chip).
@@ -51,6 +62,7 @@ impl LoaderConfig {
     pub fn new(width: u32, height: u32) -> LoaderConfig {
         LoaderConfig {
             bands: None,
+            labels: None,
             chip_size: (width, height),
             dtype: None,
             batch_size: 32,

@@ -17,7 +17,7 @@ mod tile_cache;
 mod turn;
 
 pub use batch::{Batch, Sample};
-pub use config::{LoaderConfig, OnError};
+pub use config::{Labels, LoaderConfig, OnError};
 pub use stats::LoaderStats;
 
 use std::sync::{Arc, Mutex};
@@ -31,7 +31,7 @@ use crate::cog::HeaderCache;
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 use crate::ring::Ring;
-use plan::{Group, layout};
+use plan::{Group, find_band, layout};
 use produce::Run;
 use stats::Counters;
 use tile_cache::TileCache;
@@ -45,6 +45,10 @@ pub(crate) struct Shared {
     layouts: Vec<Vec<Group>>,
     channels: usize,
     dtype: DataType,
+    /// Per item: the (asset, band) of its labels, when the loader reads labels.
+    labels: Vec<Option<(usize, usize)>>,
+    /// The labels' sample type.
+    label_dtype: Option<DataType>,
     headers: HeaderCache,
     tiles: TileCache,
     counters: Counters,
@@ -118,12 +122,36 @@ impl Shared {
         }
     }
 
-    /// Bytes of one ring slot's image and mask.
-    fn slot_bytes(&self) -> (usize, usize) {
+    /// Bytes of one chip's image, validity mask and labels in a slot.
+    fn chip_bytes(&self) -> ChipBytes {
         let (w, h) = self.config.chip_size;
-        let plane = w as usize * h as usize * self.config.batch_size;
-        (plane * self.channels * self.dtype.size(), plane)
+        let plane = w as usize * h as usize;
+        ChipBytes {
+            image: plane * self.channels * self.dtype.size(),
+            valid: plane,
+            labels: plane * self.label_dtype.map_or(0, DataType::size),
+        }
     }
+
+    /// Where the labels start in a slot's mask region: after the validity masks, 64-byte aligned.
+    fn labels_offset(&self) -> usize {
+        (self.chip_bytes().valid * self.config.batch_size).next_multiple_of(64)
+    }
+
+    /// Bytes of one ring slot's image region and mask region (validity masks, then labels).
+    fn slot_bytes(&self) -> (usize, usize) {
+        let chip = self.chip_bytes();
+        let b = self.config.batch_size;
+        (chip.image * b, self.labels_offset() + chip.labels * b)
+    }
+}
+
+/// Bytes of one chip's parts in a ring slot.
+#[derive(Debug, Clone, Copy)]
+struct ChipBytes {
+    image: usize,
+    valid: usize,
+    labels: usize,
 }
 
 /// Batches of chips for a sampler's epoch: an `Iterator<Item = Result<Batch>>` (and [`Loader::stream`]).
@@ -173,13 +201,44 @@ impl Loader {
         let Some(first) = catalog.items().first() else {
             return bad("the catalog has no items".into());
         };
+        let label_band = config
+            .labels
+            .as_ref()
+            .map(|Labels::Band(name)| name.as_str());
         let layouts: Vec<Vec<Group>> = catalog
             .items()
             .iter()
-            .map(|item| layout(item, config.bands.as_deref()))
+            .map(|item| layout(item, config.bands.as_deref(), label_band))
             .collect::<Result<_>>()?;
+        let labels: Vec<Option<(usize, usize)>> = catalog
+            .items()
+            .iter()
+            .map(|item| label_band.map(|name| find_band(item, name)).transpose())
+            .collect::<Result<_>>()?;
+        let label_dtype = labels[0].map(|(a, _)| first.assets[a].dtype);
+        for (item, found) in catalog.items().iter().zip(&labels) {
+            if let Some((a, _)) = found
+                && Some(item.assets[*a].dtype) != label_dtype
+            {
+                return Err(Error::Item {
+                    item: item.id.clone(),
+                    reason: format!(
+                        "labels are {}, item {}'s are {}",
+                        item.assets[*a].dtype,
+                        first.id,
+                        label_dtype.expect("the first item has labels")
+                    ),
+                });
+            }
+        }
         let channels = |groups: &[Group]| groups.iter().map(|g| g.bands.len()).sum::<usize>();
-        let source = first.assets[layouts[0][0].asset].dtype;
+        let Some(g0) = layouts[0].first() else {
+            return Err(Error::Item {
+                item: first.id.clone(),
+                reason: "no image bands to read (only labels)".into(),
+            });
+        };
+        let source = first.assets[g0.asset].dtype;
         for (item, groups) in catalog.items().iter().zip(&layouts) {
             let reason = if channels(groups) != channels(&layouts[0]) {
                 format!(
@@ -207,6 +266,8 @@ impl Loader {
             channels: channels(&layouts[0]),
             dtype: config.dtype.unwrap_or(source),
             layouts,
+            labels,
+            label_dtype,
             headers: HeaderCache::default(),
             tiles: TileCache::new(config.tile_cache_bytes),
             counters: Counters::default(),

@@ -22,29 +22,25 @@ pub(crate) struct Group {
 }
 
 /// Where each output channel of `item`'s chips comes from: `bands` looked up by name in the item's assets
-/// (in asset order), or every band of every asset.
-pub(crate) fn layout(item: &Item, bands: Option<&[String]>) -> Result<Vec<Group>> {
+/// (in asset order), or every band of every asset but the band named `except` (the labels).
+pub(crate) fn layout(
+    item: &Item,
+    bands: Option<&[String]>,
+    except: Option<&str>,
+) -> Result<Vec<Group>> {
     let sources: Vec<(usize, usize)> = match bands {
         None => item
             .assets
             .iter()
             .enumerate()
-            .flat_map(|(a, asset)| (0..asset.bands.len()).map(move |b| (a, b)))
+            .flat_map(|(a, asset)| {
+                let keep = move |&b: &usize| Some(asset.bands[b].as_str()) != except;
+                (0..asset.bands.len()).filter(keep).map(move |b| (a, b))
+            })
             .collect(),
         Some(names) => names
             .iter()
-            .map(|name| {
-                item.assets
-                    .iter()
-                    .enumerate()
-                    .find_map(|(a, asset)| {
-                        asset.bands.iter().position(|b| b == name).map(|b| (a, b))
-                    })
-                    .ok_or_else(|| Error::Item {
-                        item: item.id.clone(),
-                        reason: format!("no asset has a band named {name:?}"),
-                    })
-            })
+            .map(|name| find_band(item, name))
             .collect::<Result<_>>()?,
     };
     let mut groups: Vec<Group> = Vec::new();
@@ -61,12 +57,33 @@ pub(crate) fn layout(item: &Item, bands: Option<&[String]>) -> Result<Vec<Group>
     Ok(groups)
 }
 
+/// The (asset, band) of `item` named `name`: the first asset, in order, that has a band so named.
+pub(crate) fn find_band(item: &Item, name: &str) -> Result<(usize, usize)> {
+    item.assets
+        .iter()
+        .enumerate()
+        .find_map(|(a, asset)| asset.bands.iter().position(|b| b == name).map(|b| (a, b)))
+        .ok_or_else(|| Error::Item {
+            item: item.id.clone(),
+            reason: format!("no asset has a band named {name:?}"),
+        })
+}
+
+/// Where a part's samples go in the slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dest {
+    /// The image, from this channel on.
+    Image(usize),
+    /// The labels.
+    Labels,
+}
+
 /// One asset's share of a chip.
 #[derive(Debug)]
 pub(crate) struct Part {
     pub(crate) cog: Arc<Cog>,
     pub(crate) plan: ReadPlan,
-    pub(crate) first_channel: usize,
+    pub(crate) dest: Dest,
 }
 
 /// A chip ready to fetch: the transform of its pixels, and one part per asset read.
@@ -76,16 +93,27 @@ pub(crate) struct ChipPlan {
     pub(crate) parts: Vec<Part>,
 }
 
-/// Plan `slice` over `item` with the band `groups`, opening COGs through `headers`. The slice must be in the
-/// item's CRS and on the grid of full resolution or of one overview (no resampling yet).
+/// Plan `slice` over `item` with the band `groups` (and the `labels` band, as (asset, band)), opening COGs
+/// through `headers`. The slice must be in the item's CRS and on the grid of full resolution or of one
+/// overview (no resampling yet).
 pub(crate) async fn plan_chip(
     slice: GeoSlice,
     item: &Item,
     groups: &[Group],
+    labels: Option<(usize, usize)>,
     headers: &HeaderCache,
 ) -> Result<ChipPlan> {
-    let mut parts = Vec::with_capacity(groups.len());
-    for g in groups {
+    let mut parts = Vec::with_capacity(groups.len() + 1);
+    let label_group = labels.map(|(asset, band)| Group {
+        asset,
+        bands: vec![band],
+        first_channel: 0,
+    });
+    let sources = groups
+        .iter()
+        .map(|g| (g, Dest::Image(g.first_channel)))
+        .chain(label_group.iter().map(|g| (g, Dest::Labels)));
+    for (g, dest) in sources {
         let asset = &item.assets[g.asset];
         let cog = headers.open(&asset.href).await?;
         if slice.crs != asset.crs {
@@ -116,7 +144,7 @@ pub(crate) async fn plan_chip(
         parts.push(Part {
             plan: cog.plan(&window, &g.bands, level)?,
             cog,
-            first_channel: g.first_channel,
+            dest,
         });
     }
     let b = slice.bounds;

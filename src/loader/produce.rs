@@ -313,15 +313,17 @@ impl Job {
     ) -> Batch {
         let shared = &self.shared;
         let keep: Vec<usize> = (0..slices.len()).filter(|p| !dropped.contains(p)).collect();
-        let (image_bytes, mask_bytes) = shared.slot_bytes();
-        let (chip_image, chip_mask) = (
-            image_bytes / shared.config.batch_size,
-            mask_bytes / shared.config.batch_size,
-        );
+        let chip = shared.chip_bytes();
         let (image, mask) = slot.parts_mut();
+        let (valid, labels) = mask.split_at_mut(shared.labels_offset());
         for (to, &from) in keep.iter().enumerate().filter(|(to, from)| to != *from) {
-            image.copy_within(from * chip_image..(from + 1) * chip_image, to * chip_image);
-            mask.copy_within(from * chip_mask..(from + 1) * chip_mask, to * chip_mask);
+            for (region, n) in [
+                (&mut *image, chip.image),
+                (&mut *valid, chip.valid),
+                (&mut *labels, chip.labels),
+            ] {
+                region.copy_within(from * n..(from + 1) * n, to * n);
+            }
         }
         let slices: Vec<GeoSlice> = keep.iter().map(|&p| slices[p]).collect();
         let (w, h) = shared.config.chip_size;
@@ -329,6 +331,8 @@ impl Job {
             lease: slot.freeze(),
             index: self.index,
             dtype: shared.dtype,
+            label_dtype: shared.label_dtype,
+            labels_offset: shared.labels_offset(),
             shape: [slices.len(), shared.channels, h as usize, w as usize],
             items: slices
                 .iter()

@@ -13,7 +13,7 @@ use super::dlpack::{Export, KDL_CPU};
 use super::samplers::{self, AnySampler, PyGeoSlice, state_dict};
 use super::to_py;
 use crate::dtype::DataType;
-use crate::loader::{Batch, Loader, LoaderConfig, OnError};
+use crate::loader::{Batch, Labels, Loader, LoaderConfig, OnError};
 use crate::{Sampler, SamplerState};
 
 fn parse_dtype(name: &str) -> PyResult<DataType> {
@@ -62,7 +62,8 @@ impl PyLoader {
     /// A loader of ``sampler``'s slices (a copy of it, in its current state and shard) over ``catalog``.
     ///
     /// ``size``: chip width and height (an int or a pair; None: the sampler's); ``bands``: band names to stack
-    /// (None: all bands of all assets); ``dtype``: the image type (None: the assets'); ``prefetch`` batches
+    /// (None: all bands of all assets but the labels); ``labels``: the band name of the label raster read into
+    /// each batch's ``mask`` (None: no labels); ``dtype``: the image type (None: the assets'); ``prefetch`` batches
     /// fetched ahead (None: 16) and ``ring_slots`` reusable slots for batches being decoded or held (None: 4;
     /// at least 2); ``max_requests``/``max_bytes`` in
     /// flight; ``tile_cache_bytes`` of decoded tiles; ``decode_threads`` (None: one per core); ``fill`` where
@@ -70,7 +71,7 @@ impl PyLoader {
     /// sampler order (else as they complete).
     #[new]
     #[pyo3(signature = (
-        catalog, sampler, *, size=None, bands=None, batch_size=32, dtype=None, prefetch=None, ring_slots=None,
+        catalog, sampler, *, size=None, bands=None, labels=None, batch_size=32, dtype=None, prefetch=None, ring_slots=None,
         max_requests=256, max_bytes=256 << 20, tile_cache_bytes=256 << 20, decode_threads=None, fill=None,
         on_error="raise", ordered=true,
     ))]
@@ -80,6 +81,7 @@ impl PyLoader {
         sampler: &Bound<'_, PyAny>,
         size: Option<&Bound<'_, PyAny>>,
         bands: Option<Vec<String>>,
+        labels: Option<String>,
         batch_size: usize,
         dtype: Option<&str>,
         prefetch: Option<usize>,
@@ -127,6 +129,7 @@ impl PyLoader {
         }
         let mut config = LoaderConfig::new(size.0 as u32, size.1 as u32);
         config.bands = bands;
+        config.labels = labels.map(Labels::Band);
         config.batch_size = batch_size;
         config.dtype = dtype.map(parse_dtype).transpose()?;
         config.prefetch = prefetch.unwrap_or(config.prefetch);
@@ -245,11 +248,25 @@ impl PyLoader {
     }
 }
 
-/// A batch of chips in a ring slot: ``image`` [B, C, H, W], ``mask`` [B, H, W] (1 where every band is valid),
-/// each chip's GeoSlice, item id and transform. The slot is reused only when the Batch and every DLPack export
+/// A batch of chips in a ring slot: ``image`` [B, C, H, W], ``valid`` [B, H, W] (1 where every band is
+/// valid), ``mask`` [B, H, W] (the labels, when the loader reads them), each chip's GeoSlice, item id and transform. The slot is reused only when the Batch and every DLPack export
 /// of it are gone.
 #[pyclass(name = "Batch", module = "geochips", frozen)]
 struct PyBatch(Arc<Batch>);
+
+impl PyBatch {
+    /// An export of one [B, H, W] plane of the slot.
+    fn plane(&self, bytes: &[u8], dtype: DataType) -> PyBatchArray {
+        let b = &self.0;
+        let [n, _, h, w] = b.shape();
+        PyBatchArray(Export {
+            lease: b.lease().clone(),
+            data: bytes.as_ptr(),
+            dtype,
+            shape: vec![n, h, w],
+        })
+    }
+}
 
 #[pymethods]
 impl PyBatch {
@@ -265,17 +282,17 @@ impl PyBatch {
         })
     }
 
-    /// The validity mask, [B, H, W] uint8.
+    /// The validity mask, [B, H, W] uint8: 1 where every band is valid.
     #[getter]
-    fn mask(&self) -> PyBatchArray {
+    fn valid(&self) -> PyBatchArray {
+        self.plane(self.0.valid_bytes(), DataType::U8)
+    }
+
+    /// The labels, [B, H, W] of the label raster's type; None when the loader reads no labels.
+    #[getter]
+    fn mask(&self) -> Option<PyBatchArray> {
         let b = &self.0;
-        let [n, _, h, w] = b.shape();
-        PyBatchArray(Export {
-            lease: b.lease().clone(),
-            data: b.mask_bytes().as_ptr(),
-            dtype: DataType::U8,
-            shape: vec![n, h, w],
-        })
+        Some(self.plane(b.mask_bytes()?, b.mask_dtype()?))
     }
 
     /// Position of the batch in its epoch.
@@ -468,14 +485,16 @@ struct PyChipReader {
 
 #[pymethods]
 impl PyChipReader {
-    /// A reader of ``size`` chips (an int or ``(width, height)``) of ``bands`` (None: all) from ``catalog``,
-    /// up to ``batch_size`` per ``read``, as ``dtype`` (None: the assets' type); ``fill`` where invalid.
+    /// A reader of ``size`` chips (an int or ``(width, height)``) of ``bands`` (None: all but the labels) and
+    /// the ``labels`` band (None: no labels) from ``catalog``, up to ``batch_size`` per ``read``, as ``dtype``
+    /// (None: the assets' type); ``fill`` where invalid.
     #[new]
-    #[pyo3(signature = (catalog, size, *, bands=None, batch_size=64, dtype=None, fill=None))]
+    #[pyo3(signature = (catalog, size, *, bands=None, labels=None, batch_size=64, dtype=None, fill=None))]
     fn new(
         catalog: &PyCatalog,
         size: &Bound<'_, PyAny>,
         bands: Option<Vec<String>>,
+        labels: Option<String>,
         batch_size: usize,
         dtype: Option<&str>,
         fill: Option<f64>,
@@ -497,6 +516,7 @@ impl PyChipReader {
         }
         let mut config = LoaderConfig::new(w as u32, h as u32);
         config.bands = bands;
+        config.labels = labels.map(Labels::Band);
         config.batch_size = batch_size;
         config.dtype = dtype.map(parse_dtype).transpose()?;
         config.prefetch = 1;

@@ -57,7 +57,7 @@ def test_batches_equal_the_pixels_and_the_sampler(catalog):
     for k, batch in enumerate(loader):
         assert batch.index == k and batch.shape == [8, 3, CHIP, CHIP]
         image = np.from_dlpack(batch.image)
-        mask = np.from_dlpack(batch.mask)
+        mask = np.from_dlpack(batch.valid)
         assert image.shape == (8, 3, CHIP, CHIP) and image.dtype == np.uint16
         assert mask.shape == (8, CHIP, CHIP) and mask.dtype == np.uint8 and mask.all()
         assert not image.flags.writeable, "the ring slot is exported read-only (DLPack 1.x flag)"
@@ -129,7 +129,7 @@ def test_holding_every_slot_raises_instead_of_hanging(catalog):
     sampler = geochips.RandomSampler(catalog, CHIP, length=80, seed=6)
     loader = geochips.Loader(catalog, sampler, batch_size=8, prefetch=1, ring_slots=2)
     it = iter(loader)
-    held = [np.from_dlpack(next(it).mask) for _ in range(2)]
+    held = [np.from_dlpack(next(it).valid) for _ in range(2)]
     with pytest.raises(geochips.GeochipsError, match="ring slots are held"):
         next(it)
     del held

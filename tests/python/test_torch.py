@@ -41,7 +41,7 @@ def chips(batches) -> Counter:
     """The multiset of (slice id, bounds, sha1 of the chip's pixels and mask) of some batches."""
     out = Counter()
     for b in batches:
-        image, mask = b["image"].numpy(), b["mask"].numpy()
+        image, mask = b["image"].numpy(), b["valid"].numpy()
         for j, (i, bounds) in enumerate(zip(b["ids"], b["bounds"])):
             digest = hashlib.sha1(image[j].tobytes() + mask[j].tobytes()).hexdigest()
             out[(i, tuple(bounds), digest)] += 1
@@ -55,9 +55,9 @@ def test_tensors_are_views_of_the_ring_slot(catalog):
     held, copies = [], []
     for _ in range(2):  # 2 batches = 4 tensors held, while the loader cycles its other slots
         batch = next(it)
-        image, mask = torch.from_dlpack(batch.image), torch.from_dlpack(batch.mask)
+        image, mask = torch.from_dlpack(batch.image), torch.from_dlpack(batch.valid)
         assert image.data_ptr() == batch.image.address, "no copy: the tensor is the ring slot"
-        assert mask.data_ptr() == batch.mask.address
+        assert mask.data_ptr() == batch.valid.address
         assert image.dtype == torch.uint16 and image.shape == (8, 3, CHIP, CHIP)
         assert mask.dtype == torch.uint8 and mask.shape == (8, CHIP, CHIP)
         held += [image, mask]
@@ -85,7 +85,7 @@ def epoch(catalog, num_workers: int, epoch: int = 0, ds: ChipDataset | None = No
     kwargs = {"multiprocessing_context": "fork"} if num_workers else {}
     dl = DataLoader(ds, batch_size=None, num_workers=num_workers, **kwargs)
     # Copy each batch: the main process keeps them all.
-    return [{**b, "image": b["image"].clone(), "mask": b["mask"].clone()} for b in dl]
+    return [{**b, "image": b["image"].clone(), "valid": b["valid"].clone()} for b in dl]
 
 
 def test_dataloader_workers_same_multiset_disjoint_shards(catalog):
@@ -205,7 +205,7 @@ def test_map_style_dataset_under_a_batch_sampler(catalog):
     got = list(DataLoader(ds, batch_sampler=BatchSampler(slices, batch_size=8, drop_last=False)))
     assert len(got) == len(want) == 3
     for g, w in zip(got, want):
-        assert torch.equal(g["image"], w["image"]) and torch.equal(g["mask"], w["mask"])
+        assert torch.equal(g["image"], w["image"]) and torch.equal(g["valid"], w["valid"])
     # One chip by slice, and by TorchGeo-style bounds in the catalog's CRS.
     s = slices[5]
     one = ds[s]

@@ -25,15 +25,15 @@ def catalog(tmp_path_factory):
 def test_cuda_batches_equal_host_batches(catalog):
     sampler = geochips.RandomSampler(catalog, 128, length=256, seed=1)
     host = [
-        {k: b[k].clone() for k in ("image", "mask")}
+        {k: b[k].clone() for k in ("image", "valid")}
         for b in DataLoader(ChipDataset(catalog, sampler), batch_size=None)
     ]
     ds = ChipDataset(catalog, sampler, device="cuda")
     got = list(DataLoader(ds, batch_size=None))
     assert len(got) == len(host) == 8
     for g, h in zip(got, host):
-        assert g["image"].is_cuda and g["mask"].is_cuda
-        assert torch.equal(g["image"].cpu(), h["image"]) and torch.equal(g["mask"].cpu(), h["mask"])
+        assert g["image"].is_cuda and g["valid"].is_cuda
+        assert torch.equal(g["image"].cpu(), h["image"]) and torch.equal(g["valid"].cpu(), h["valid"])
 
 
 def test_h2d_bandwidth_pinned_ring_vs_pageable(catalog):
