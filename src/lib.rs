@@ -50,5 +50,5 @@ pub use error::{Error, Result};
 pub use geochips_samplers as samplers;
 pub use geochips_samplers::{Bounds, Footprint, GeoSlice, Interval, Sampler, SamplerState, Shard};
 pub use grid::{GeoTransform, Window};
-pub use loader::{Batch, Labels, Loader, LoaderConfig, LoaderStats, OnError};
+pub use loader::{Batch, Labels, Loader, LoaderConfig, LoaderStats, Mosaic, OnError, Priority};
 pub use ring::{Lease, Ring, Slot};

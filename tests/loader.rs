@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use common::{catalog_of, reference, scratch_dir, write_scenes};
 use geochips::samplers::{ChipSize, GridOptions, GridSampler, RandomOptions, RandomSampler};
-use geochips::{Batch, Catalog, DataType, GeoSlice, Loader, LoaderConfig, OnError, Sampler};
+use geochips::{
+    Batch, Catalog, DataType, GeoSlice, Loader, LoaderConfig, Mosaic, OnError, Sampler,
+};
 
 const CHIP: u32 = 64;
 
@@ -33,8 +35,11 @@ fn grid(catalog: &Catalog) -> GridSampler {
     GridSampler::new(&catalog.footprints(), options).expect("sampler")
 }
 
+/// Chips of the slice's item alone (the scenes overlap: a mosaic would fill their nodata from a
+/// neighbour; tests/mosaic.rs covers that), as the reference reads them.
 fn config() -> LoaderConfig {
     let mut config = LoaderConfig::new(CHIP, CHIP);
+    config.mosaic = Mosaic::Single;
     config.batch_size = 8;
     config
 }

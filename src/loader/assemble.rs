@@ -9,10 +9,11 @@ use std::time::Instant;
 use bytes::Bytes;
 use rayon::prelude::*;
 
-use super::Shared;
-use super::plan::{ChipPlan, Dest, plan_chip};
+use super::mosaic;
+use super::plan::{ChipPlan, Dest, Part, Source, plan_chip};
 use super::stats::Counters;
 use super::turn::Turn;
+use super::{Buffers, Shared};
 use crate::cog::{BlockKey, Cog, coalesce};
 use crate::error::{Error, Result};
 use crate::grid::GeoTransform;
@@ -136,25 +137,23 @@ pub(crate) async fn fill(
 
 /// The plan of one chip, from its slice's item.
 async fn plan_one(shared: &Shared, slice: GeoSlice) -> Result<ChipPlan> {
-    let item = shared
-        .catalog
-        .items()
-        .get(slice.item)
-        .ok_or_else(|| Error::Loader {
+    if slice.item >= shared.catalog.len() {
+        return Err(Error::Loader {
             reason: format!(
                 "slice {} names item {}, not in the catalog",
                 slice.id, slice.item
             ),
-        })?;
-    let groups = &shared.layouts[slice.item];
-    plan_chip(
-        slice,
-        item,
-        groups,
-        shared.labels[slice.item],
-        &shared.headers,
-    )
-    .await
+        });
+    }
+    let order = mosaic::sources(&shared.catalog, &slice, shared.config.mosaic)?;
+    let sources: Vec<Source<'_>> = order
+        .into_iter()
+        .map(|i| {
+            let item = &shared.catalog.items()[i];
+            (item, shared.layouts[i].as_slice(), shared.labels[i])
+        })
+        .collect();
+    plan_chip(slice, &sources, &shared.headers).await
 }
 
 impl Gathered {
@@ -378,10 +377,8 @@ struct Place<'a> {
     labels: &'a mut [u8],
 }
 
-/// Paste one chip: each part's bands into their channels (cast to the output type if it differs), the fill
-/// value where a band is not valid (if one is set), and the chip's validity: 1 where every image band is
-/// valid. Labels are pasted as read (the label asset's nodata, else 0, outside its data); they do not count
-/// towards validity.
+/// Paste one chip from its items in mosaic priority order: the first straight into its place, each later
+/// one into scratch buffers, then into the pixels still invalid (see [`mosaic::fill_from`]).
 fn paste_chip(
     shared: &Shared,
     chip: &ChipPlan,
@@ -390,42 +387,102 @@ fn paste_chip(
     take_error: &(dyn Fn(usize) -> Error + Sync),
     place: Place<'_>,
 ) -> Result<()> {
-    let Place {
-        image,
-        valid: mask,
-        labels,
-    } = place;
-    let plane = mask.len();
     let mut scratch = shared.scratch.take();
+    let result = (|| {
+        let parts = |source: usize| chip.parts.iter().filter(move |p| p.source == source);
+        let blocks = Blocks {
+            index,
+            decoded,
+            take_error,
+        };
+        let Place {
+            image,
+            valid,
+            labels,
+        } = place;
+        paste_item(
+            shared,
+            parts(0),
+            &blocks,
+            &mut scratch,
+            image,
+            valid,
+            labels,
+        )?;
+        for source in 1..chip.sources {
+            let mut theirs = std::mem::take(&mut scratch.chip);
+            theirs.0.resize(image.len(), 0);
+            theirs.1.resize(valid.len(), 0);
+            theirs.2.resize(labels.len(), 0);
+            let (i, v, l) = &mut theirs;
+            let pasted = paste_item(shared, parts(source), &blocks, &mut scratch, i, v, l);
+            if pasted.is_ok() {
+                let into = (&mut *image, &mut *valid, &mut *labels);
+                mosaic::fill_from(into, (i, v, l), shared.dtype.size());
+            }
+            scratch.chip = theirs;
+            pasted?;
+        }
+        Ok(())
+    })();
+    shared.scratch.put(scratch);
+    result
+}
+
+/// The decoded blocks of a batch, and how to take a failed block's error.
+struct Blocks<'a> {
+    index: &'a HashMap<BlockKey, usize>,
+    decoded: &'a [Decoded],
+    take_error: &'a (dyn Fn(usize) -> Error + Sync),
+}
+
+/// Paste one item's parts: each part's bands into their channels (cast to the output type if it differs),
+/// the fill value where a band is not valid (if one is set), and the validity: 1 where every image band is
+/// valid. Labels are pasted as read (the label asset's nodata, else 0, outside its data); they do not count
+/// towards validity.
+fn paste_item<'p>(
+    shared: &Shared,
+    parts: impl Iterator<Item = &'p Part>,
+    blocks: &Blocks<'_>,
+    scratch: &mut Buffers,
+    image: &mut [u8],
+    mask: &mut [u8],
+    labels: &mut [u8],
+) -> Result<()> {
+    let plane = mask.len();
     mask.fill(1);
-    for part in &chip.parts {
-        let mut blocks: Vec<Option<&[u8]>> = Vec::with_capacity(part.plan.block_count());
+    for part in parts {
+        let mut found: Vec<Option<&[u8]>> = Vec::with_capacity(part.plan.block_count());
         for (key, range, _) in part.plan.blocks() {
             if range.is_empty() {
-                blocks.push(None);
+                found.push(None);
                 continue;
             }
-            match index.get(&key).and_then(|&i| decoded[i].as_ref()) {
-                Some(Ok(block)) => blocks.push(Some(block.as_slice())),
-                Some(Err(e)) => return Err(take_error(*e)),
+            match blocks
+                .index
+                .get(&key)
+                .and_then(|&i| blocks.decoded[i].as_ref())
+            {
+                Some(Ok(block)) => found.push(Some(block.as_slice())),
+                Some(Err(e)) => return Err((blocks.take_error)(*e)),
                 None => unreachable!("every block of a planned chip is in the batch's index"),
             }
         }
         let nb = part.plan.bands().len();
         let src = part.cog.dtype();
-        let (data, valid) = &mut scratch;
+        let Buffers { data, valid, .. } = scratch;
         valid.resize(nb * plane, 0);
         let Dest::Image(first_channel) = part.dest else {
-            part.cog.paste(&part.plan, &blocks, labels, Some(valid))?;
+            part.cog.paste(&part.plan, &found, labels, Some(valid))?;
             continue;
         };
         let out = shared.dtype;
         let region = &mut image[first_channel * plane * out.size()..][..nb * plane * out.size()];
         if src == out {
-            part.cog.paste(&part.plan, &blocks, region, Some(valid))?;
+            part.cog.paste(&part.plan, &found, region, Some(valid))?;
         } else {
             data.resize(nb * plane * src.size(), 0);
-            part.cog.paste(&part.plan, &blocks, data, Some(valid))?;
+            part.cog.paste(&part.plan, &found, data, Some(valid))?;
             src.cast_into(data, out, region);
         }
         if let Some(fill) = shared.config.fill {
@@ -442,6 +499,5 @@ fn paste_chip(
             }
         }
     }
-    shared.scratch.put(scratch);
     Ok(())
 }

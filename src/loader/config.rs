@@ -1,5 +1,6 @@
 //! LoaderConfig: what a loader reads, how much it keeps in flight, and what it does on errors.
 
+use super::Mosaic;
 use crate::dtype::DataType;
 
 /// What to do when a chip cannot be read.
@@ -28,6 +29,8 @@ pub struct LoaderConfig {
     pub bands: Option<Vec<String>>,
     /// The label raster read into each batch's `mask` [B, H, W] (its own sample type); `None`: no labels.
     pub labels: Option<Labels>,
+    /// How a chip that covers several items is filled (default: first valid, newest first).
+    pub mosaic: Mosaic,
     /// Chip width and height in pixels; every slice the sampler draws must have this size.
     pub chip_size: (u32, u32),
     /// Sample type of the batch image; `None`: the assets' own type (casting costs a copy per chip).
@@ -63,6 +66,7 @@ impl LoaderConfig {
         LoaderConfig {
             bands: None,
             labels: None,
+            mosaic: Mosaic::default(),
             chip_size: (width, height),
             dtype: None,
             batch_size: 32,

@@ -10,6 +10,7 @@
 mod assemble;
 mod batch;
 mod config;
+mod mosaic;
 mod plan;
 mod produce;
 mod stats;
@@ -18,6 +19,7 @@ mod turn;
 
 pub use batch::{Batch, Sample};
 pub use config::{Labels, LoaderConfig, OnError};
+pub use mosaic::{Mosaic, Priority};
 pub use stats::LoaderStats;
 
 use std::sync::{Arc, Mutex};
@@ -91,12 +93,23 @@ impl BlockPool {
     }
 }
 
-/// Per-chip working buffers (samples before a cast, per-band validity), reused across chips.
+/// Per-chip working buffers, reused across chips.
 #[derive(Debug, Default)]
-struct Scratch(Mutex<Vec<(Vec<u8>, Vec<u8>)>>);
+struct Buffers {
+    /// Samples before a cast.
+    data: Vec<u8>,
+    /// Per-band validity.
+    valid: Vec<u8>,
+    /// A later mosaic item's chip: image, validity, labels.
+    chip: (Vec<u8>, Vec<u8>, Vec<u8>),
+}
+
+/// [`Buffers`] kept between chips.
+#[derive(Debug, Default)]
+struct Scratch(Mutex<Vec<Buffers>>);
 
 impl Scratch {
-    fn take(&self) -> (Vec<u8>, Vec<u8>) {
+    fn take(&self) -> Buffers {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -104,7 +117,7 @@ impl Scratch {
             .unwrap_or_default()
     }
 
-    fn put(&self, buffers: (Vec<u8>, Vec<u8>)) {
+    fn put(&self, buffers: Buffers) {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())

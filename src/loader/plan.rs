@@ -84,36 +84,62 @@ pub(crate) struct Part {
     pub(crate) cog: Arc<Cog>,
     pub(crate) plan: ReadPlan,
     pub(crate) dest: Dest,
+    /// Which of the chip's items (in mosaic priority order) the part reads.
+    pub(crate) source: usize,
 }
 
-/// A chip ready to fetch: the transform of its pixels, and one part per asset read.
+/// A chip ready to fetch: the transform of its pixels, and one part per asset read, grouped by source item
+/// in mosaic priority order.
 #[derive(Debug)]
 pub(crate) struct ChipPlan {
     pub(crate) transform: GeoTransform,
     pub(crate) parts: Vec<Part>,
+    /// Items the chip reads (1 unless mosaicked).
+    pub(crate) sources: usize,
 }
 
-/// Plan `slice` over `item` with the band `groups` (and the `labels` band, as (asset, band)), opening COGs
-/// through `headers`. The slice must be in the item's CRS and on the grid of full resolution or of one
-/// overview (no resampling yet).
+/// One item a chip reads: the item, where its image channels come from, and its labels band as (asset, band).
+pub(crate) type Source<'a> = (&'a Item, &'a [Group], Option<(usize, usize)>);
+
+/// Plan `slice` over its `sources` (mosaic priority order), opening COGs through `headers`. The slice must
+/// be in each item's CRS and on the grid of full resolution or of one overview (no resampling yet).
 pub(crate) async fn plan_chip(
     slice: GeoSlice,
+    sources: &[Source<'_>],
+    headers: &HeaderCache,
+) -> Result<ChipPlan> {
+    let mut parts = Vec::new();
+    for (source, &(item, groups, labels)) in sources.iter().enumerate() {
+        plan_item(&slice, item, groups, labels, source, headers, &mut parts).await?;
+    }
+    let b = slice.bounds;
+    Ok(ChipPlan {
+        transform: GeoTransform::new(slice.res.0, 0.0, b.minx, 0.0, -slice.res.1, b.maxy),
+        parts,
+        sources: sources.len(),
+    })
+}
+
+/// Plan the parts of one `item` of a chip (its `source` number) onto `parts`.
+async fn plan_item(
+    slice: &GeoSlice,
     item: &Item,
     groups: &[Group],
     labels: Option<(usize, usize)>,
+    source: usize,
     headers: &HeaderCache,
-) -> Result<ChipPlan> {
-    let mut parts = Vec::with_capacity(groups.len() + 1);
+    parts: &mut Vec<Part>,
+) -> Result<()> {
     let label_group = labels.map(|(asset, band)| Group {
         asset,
         bands: vec![band],
         first_channel: 0,
     });
-    let sources = groups
+    let reads = groups
         .iter()
         .map(|g| (g, Dest::Image(g.first_channel)))
         .chain(label_group.iter().map(|g| (g, Dest::Labels)));
-    for (g, dest) in sources {
+    for (g, dest) in reads {
         let asset = &item.assets[g.asset];
         let cog = headers.open(&asset.href).await?;
         if slice.crs != asset.crs {
@@ -145,11 +171,8 @@ pub(crate) async fn plan_chip(
             plan: cog.plan(&window, &g.bands, level)?,
             cog,
             dest,
+            source,
         });
     }
-    let b = slice.bounds;
-    Ok(ChipPlan {
-        transform: GeoTransform::new(slice.res.0, 0.0, b.minx, 0.0, -slice.res.1, b.maxy),
-        parts,
-    })
+    Ok(())
 }

@@ -31,6 +31,9 @@ struct Progress {
     waiting_for_slot: AtomicBool,
     /// Batches holding a slot that the consumer has not been handed yet.
     holding: AtomicUsize,
+    /// The run was dropped: its tasks, which may linger a moment on the runtime's threads, draw no more
+    /// slices (they belong to the next run of the same sampler).
+    stopped: AtomicBool,
 }
 
 /// One epoch's pipeline: its runtime (with the producer task on it) and the consumer's end of the channel.
@@ -151,15 +154,20 @@ impl Drop for Run {
     /// Stop the producer without waiting for it, so a loader can be dropped anywhere, an async context
     /// included. Decode jobs already on the pool finish and return their slots to the ring.
     fn drop(&mut self) {
+        self.progress.stopped.store(true, SeqCst);
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
     }
 }
 
-/// Up to `n` slices from the sampler.
-fn draw(sampler: &SharedSampler, n: usize) -> Vec<GeoSlice> {
+/// Up to `n` slices from the sampler; none once the run is stopped (checked under the sampler's lock, so no
+/// slice is taken after whoever stopped the run takes the lock to reset the sampler).
+fn draw(sampler: &SharedSampler, n: usize, progress: &Progress) -> Vec<GeoSlice> {
     let mut sampler = sampler.lock().unwrap_or_else(|e| e.into_inner());
+    if progress.stopped.load(SeqCst) {
+        return Vec::new();
+    }
     sampler.by_ref().take(n).collect()
 }
 
@@ -179,7 +187,7 @@ async fn produce(
     let (mut next_index, mut next_out, mut exhausted) = (0u64, 0u64, false);
     loop {
         while !exhausted && jobs.len() < shared.config.prefetch {
-            let slices = draw(&sampler, shared.config.batch_size);
+            let slices = draw(&sampler, shared.config.batch_size, &progress);
             if slices.is_empty() {
                 exhausted = true;
                 break;
@@ -289,7 +297,7 @@ impl Job {
                     }
                 }
             }
-            let replacements = draw(&self.sampler, failed.len());
+            let replacements = draw(&self.sampler, failed.len(), &self.progress);
             dropped.extend(failed.drain(replacements.len()..));
             if failed.is_empty() {
                 break;

@@ -13,7 +13,7 @@ use super::dlpack::{Export, KDL_CPU};
 use super::samplers::{self, AnySampler, PyGeoSlice, state_dict};
 use super::to_py;
 use crate::dtype::DataType;
-use crate::loader::{Batch, Labels, Loader, LoaderConfig, OnError};
+use crate::loader::{Batch, Labels, Loader, LoaderConfig, Mosaic, OnError, Priority};
 use crate::{Sampler, SamplerState};
 
 fn parse_dtype(name: &str) -> PyResult<DataType> {
@@ -29,6 +29,20 @@ fn parse_dtype(name: &str) -> PyResult<DataType> {
         other => {
             return Err(PyValueError::new_err(format!(
                 "dtype must be one of uint8, int8, uint16, int16, uint32, int32, float32, float64; not {other:?}"
+            )));
+        }
+    })
+}
+
+fn parse_mosaic(name: &str) -> PyResult<Mosaic> {
+    Ok(match name {
+        "newest" => Mosaic::FirstValid(Priority::Newest),
+        "oldest" => Mosaic::FirstValid(Priority::Oldest),
+        "catalog" => Mosaic::FirstValid(Priority::Catalog),
+        "single" => Mosaic::Single,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "mosaic must be \"newest\", \"oldest\", \"catalog\" or \"single\", not {other:?}"
             )));
         }
     })
@@ -63,7 +77,9 @@ impl PyLoader {
     ///
     /// ``size``: chip width and height (an int or a pair; None: the sampler's); ``bands``: band names to stack
     /// (None: all bands of all assets but the labels); ``labels``: the band name of the label raster read into
-    /// each batch's ``mask`` (None: no labels); ``dtype``: the image type (None: the assets'); ``prefetch`` batches
+    /// each batch's ``mask`` (None: no labels); ``mosaic``: how a chip over several items is filled, each pixel
+    /// from the first valid item, ``"newest"`` first (default), ``"oldest"`` or in ``"catalog"`` order, or
+    /// ``"single"`` (the slice's item alone); ``dtype``: the image type (None: the assets'); ``prefetch`` batches
     /// fetched ahead (None: 16) and ``ring_slots`` reusable slots for batches being decoded or held (None: 4;
     /// at least 2); ``max_requests``/``max_bytes`` in
     /// flight; ``tile_cache_bytes`` of decoded tiles; ``decode_threads`` (None: one per core); ``fill`` where
@@ -71,7 +87,7 @@ impl PyLoader {
     /// sampler order (else as they complete).
     #[new]
     #[pyo3(signature = (
-        catalog, sampler, *, size=None, bands=None, labels=None, batch_size=32, dtype=None, prefetch=None, ring_slots=None,
+        catalog, sampler, *, size=None, bands=None, labels=None, mosaic="newest", batch_size=32, dtype=None, prefetch=None, ring_slots=None,
         max_requests=256, max_bytes=256 << 20, tile_cache_bytes=256 << 20, decode_threads=None, fill=None,
         on_error="raise", ordered=true,
     ))]
@@ -82,6 +98,7 @@ impl PyLoader {
         size: Option<&Bound<'_, PyAny>>,
         bands: Option<Vec<String>>,
         labels: Option<String>,
+        mosaic: &str,
         batch_size: usize,
         dtype: Option<&str>,
         prefetch: Option<usize>,
@@ -130,6 +147,7 @@ impl PyLoader {
         let mut config = LoaderConfig::new(size.0 as u32, size.1 as u32);
         config.bands = bands;
         config.labels = labels.map(Labels::Band);
+        config.mosaic = parse_mosaic(mosaic)?;
         config.batch_size = batch_size;
         config.dtype = dtype.map(parse_dtype).transpose()?;
         config.prefetch = prefetch.unwrap_or(config.prefetch);
@@ -486,15 +504,19 @@ struct PyChipReader {
 #[pymethods]
 impl PyChipReader {
     /// A reader of ``size`` chips (an int or ``(width, height)``) of ``bands`` (None: all but the labels) and
-    /// the ``labels`` band (None: no labels) from ``catalog``, up to ``batch_size`` per ``read``, as ``dtype``
+    /// the ``labels`` band (None: no labels) from ``catalog``, mosaicked as ``Loader``'s ``mosaic`` says, up to ``batch_size`` per ``read``, as ``dtype``
     /// (None: the assets' type); ``fill`` where invalid.
     #[new]
-    #[pyo3(signature = (catalog, size, *, bands=None, labels=None, batch_size=64, dtype=None, fill=None))]
+    #[pyo3(signature = (
+        catalog, size, *, bands=None, labels=None, mosaic="newest", batch_size=64, dtype=None, fill=None,
+    ))]
+    #[allow(clippy::too_many_arguments)] // the Python signature
     fn new(
         catalog: &PyCatalog,
         size: &Bound<'_, PyAny>,
         bands: Option<Vec<String>>,
         labels: Option<String>,
+        mosaic: &str,
         batch_size: usize,
         dtype: Option<&str>,
         fill: Option<f64>,
@@ -517,6 +539,7 @@ impl PyChipReader {
         let mut config = LoaderConfig::new(w as u32, h as u32);
         config.bands = bands;
         config.labels = labels.map(Labels::Band);
+        config.mosaic = parse_mosaic(mosaic)?;
         config.batch_size = batch_size;
         config.dtype = dtype.map(parse_dtype).transpose()?;
         config.prefetch = 1;
@@ -557,12 +580,13 @@ impl PyChipReader {
         }
         py.allow_threads(|| {
             let mut loader = self.loader.lock().unwrap_or_else(|e| e.into_inner());
+            // Stop the last read's run first: it must not take these slices.
+            loader.set_epoch(0);
             {
                 let mut queue = self.queue.lock();
                 queue.clear();
                 queue.extend(slices.iter().map(|s| s.0));
             }
-            loader.set_epoch(0);
             let batch = loader.next();
             self.queue.lock().clear();
             match batch {

@@ -198,3 +198,37 @@ def test_missing_file_at_read_time_raises_or_skips(scenes, tmp_path):
     skipped = geochips.Loader(catalog, sampler, batch_size=5, on_error="skip")
     chips = sum(len(b) for b in skipped)
     assert chips == 25 and skipped.stats()["skipped"] == 25
+
+
+def test_labels_of_a_band_per_file_item_equal_rasterio_reads(tmp_path):
+    """An image COG and a label COG (written by GDAL) joined into one item by the filename regex: the batch
+    ``mask`` equals rasterio's read of the label raster over each chip, the image its read of the image."""
+    import rasterio
+    from rasterio.transform import Affine
+    from rasterio.windows import from_bounds
+
+    rng = np.random.default_rng(5)
+    profile = {"driver": "COG", "width": 300, "height": 200, "crs": "EPSG:32631", "blocksize": 64}
+    profile["transform"] = Affine(RES, 0, X0, 0, -RES, Y0)
+    with rasterio.open(tmp_path / "t_image.tif", "w", count=2, dtype="uint16", **profile) as dst:
+        dst.write(rng.integers(0, 60_000, (2, 200, 300), dtype=np.uint16))
+    with rasterio.open(tmp_path / "t_label.tif", "w", count=1, dtype="uint8", **profile) as dst:
+        dst.write(rng.integers(0, 10, (1, 200, 300), dtype=np.uint8))
+    regex = r"^(?P<item>t)_(?P<band>image|label)\.tif$"
+    catalog = geochips.Catalog.build([str(tmp_path)], filename_regex=regex)
+    assert len(catalog) == 1
+    sampler = geochips.RandomSampler(catalog, CHIP, length=16, seed=1)
+    loader = geochips.Loader(catalog, sampler, batch_size=8, labels="label")
+    assert loader.channels == 2
+    with rasterio.open(tmp_path / "t_image.tif") as img, rasterio.open(tmp_path / "t_label.tif") as lab:
+        for batch in loader:
+            image, labels = np.from_dlpack(batch.image), np.from_dlpack(batch.mask)
+            assert labels.shape == (8, CHIP, CHIP) and labels.dtype == np.uint8
+            for j, bounds in enumerate(batch.bounds):
+                window = from_bounds(*bounds, transform=lab.transform)
+                np.testing.assert_array_equal(labels[j], lab.read(1, window=window))
+                np.testing.assert_array_equal(image[j], img.read(window=window))
+    unlabelled = next(iter(geochips.Loader(catalog, sampler, batch_size=8, bands=["b1", "b2"])))
+    assert unlabelled.mask is None
+    with pytest.raises(ValueError, match="mosaic"):
+        geochips.Loader(catalog, sampler, mosaic="max")
