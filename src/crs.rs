@@ -3,6 +3,9 @@
 //! A [`Crs`] is its EPSG code (the value type lives in the samplers crate so every room shares it).
 //! Transforms go through proj4rs, pure Rust, with the PROJ strings of crs-definitions: geographic CRSs take
 //! and give degrees (longitude, latitude in that order, as rasterio does), projected CRSs their own units.
+//! They agree with PROJ to nanometres over the areas of use of UTM, Web Mercator, LAEA, polar stereographic
+//! and Albers (tests/crs.rs). With the cargo feature `proj`, a CRS crs-definitions lacks goes through PROJ
+//! itself (the system library), in the same axis order and units.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -65,7 +68,48 @@ pub fn proj_string(crs: Crs) -> Result<&'static str> {
 
 /// Whether `crs` is geographic (degrees of longitude and latitude).
 pub fn is_geographic(crs: Crs) -> Result<bool> {
-    Ok(definition(crs)?.geographic)
+    match definition(crs) {
+        Ok(def) => Ok(def.geographic),
+        #[cfg(feature = "proj")]
+        Err(_) => with_proj::is_geographic(crs),
+        #[cfg(not(feature = "proj"))]
+        Err(e) => Err(e),
+    }
+}
+
+/// How points go from one CRS to another.
+enum Route {
+    /// Both CRSs are in crs-definitions: proj4rs.
+    Proj4rs(Arc<Definition>, Arc<Definition>),
+    /// One is not: PROJ.
+    #[cfg(feature = "proj")]
+    Proj(std::rc::Rc<proj::Proj>),
+}
+
+impl Route {
+    fn new(from: Crs, to: Crs) -> Result<Route> {
+        let (src, dst) = (definition(from), definition(to));
+        #[cfg(feature = "proj")]
+        if src.is_err() || dst.is_err() {
+            return with_proj::transformer(from, to).map(Route::Proj);
+        }
+        Ok(Route::Proj4rs(src?, dst?))
+    }
+
+    /// The image of `p`, or why there is none.
+    fn one(&self, p: (f64, f64)) -> Result<(f64, f64), String> {
+        let q = match self {
+            Route::Proj4rs(src, dst) => proj4rs_one(src, dst, p),
+            #[cfg(feature = "proj")]
+            Route::Proj(transformer) => transformer.convert(p).map_err(|e| e.to_string()),
+        }
+        .map_err(|e| format!("point ({}, {}): {e}", p.0, p.1))?;
+        if q.0.is_finite() && q.1.is_finite() {
+            Ok(q)
+        } else {
+            Err(format!("point ({}, {}) has no image", p.0, p.1))
+        }
+    }
 }
 
 /// Transform `points` (x, y) in place from `from` to `to`. Errors for an unknown EPSG code or a point the
@@ -74,9 +118,9 @@ pub fn transform_points(from: Crs, to: Crs, points: &mut [(f64, f64)]) -> Result
     if from == to {
         return Ok(());
     }
-    let (src, dst) = (definition(from)?, definition(to)?);
+    let route = Route::new(from, to)?;
     for p in points.iter_mut() {
-        *p = transform_one(&src, &dst, *p).map_err(|reason| Error::Transform {
+        *p = route.one(*p).map_err(|reason| Error::Transform {
             crs: format!("{from} -> {to}"),
             reason,
         })?;
@@ -84,22 +128,17 @@ pub fn transform_points(from: Crs, to: Crs, points: &mut [(f64, f64)]) -> Result
     Ok(())
 }
 
-fn transform_one(src: &Definition, dst: &Definition, p: (f64, f64)) -> Result<(f64, f64), String> {
+fn proj4rs_one(src: &Definition, dst: &Definition, p: (f64, f64)) -> Result<(f64, f64), String> {
     let mut q = if src.geographic {
         (p.0.to_radians(), p.1.to_radians())
     } else {
         p
     };
-    proj4rs::transform::transform(&src.proj, &dst.proj, &mut q)
-        .map_err(|e| format!("point ({}, {}): {e}", p.0, p.1))?;
+    proj4rs::transform::transform(&src.proj, &dst.proj, &mut q).map_err(|e| e.to_string())?;
     if dst.geographic {
         q = (q.0.to_degrees(), q.1.to_degrees());
     }
-    if q.0.is_finite() && q.1.is_finite() {
-        Ok(q)
-    } else {
-        Err(format!("point ({}, {}) has no image", p.0, p.1))
-    }
+    Ok(q)
 }
 
 /// The points of `bounds`' outline, [`DENSIFY_PTS`] per edge, counter-clockwise from the lower-left corner;
@@ -129,11 +168,8 @@ pub fn transform_ring(from: Crs, to: Crs, bounds: &Bounds) -> Result<Vec<(f64, f
     if from == to {
         return Ok(ring);
     }
-    let (src, dst) = (definition(from)?, definition(to)?);
-    let mut out: Vec<(f64, f64)> = ring
-        .iter()
-        .filter_map(|p| transform_one(&src, &dst, *p).ok())
-        .collect();
+    let route = Route::new(from, to)?;
+    let mut out: Vec<(f64, f64)> = ring.iter().filter_map(|p| route.one(*p).ok()).collect();
     if out.len() < 3 {
         return Err(Error::Transform {
             crs: format!("{from} -> {to}"),
@@ -166,6 +202,77 @@ pub fn bounds_of(points: &[(f64, f64)]) -> Bounds {
         ),
         |b, &(x, y)| Bounds::new(b.minx.min(x), b.miny.min(y), b.maxx.max(x), b.maxy.max(y)),
     )
+}
+
+#[cfg(feature = "proj")]
+mod with_proj {
+    //! CRSs crs-definitions lacks, through PROJ (cargo feature `proj`).
+
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::ffi::CString;
+    use std::rc::Rc;
+
+    use proj::Proj;
+    use proj_sys as sys;
+
+    use super::Crs;
+    use crate::error::{Error, Result};
+
+    thread_local! {
+        /// PROJ's transformers are neither `Send` nor `Sync`: each thread keeps its own, one per CRS pair.
+        static TRANSFORMERS: RefCell<HashMap<(Crs, Crs), Rc<Proj>>> = RefCell::new(HashMap::new());
+    }
+
+    /// PROJ's transformer from `from` to `to`, longitude first and in degrees for geographic CRSs.
+    pub(super) fn transformer(from: Crs, to: Crs) -> Result<Rc<Proj>> {
+        if let Some(t) = TRANSFORMERS.with(|c| c.borrow().get(&(from, to)).cloned()) {
+            return Ok(t);
+        }
+        crs_type(from)?;
+        crs_type(to)?;
+        let t = Proj::new_known_crs(&from.to_string(), &to.to_string(), None).map_err(|e| {
+            Error::Transform {
+                crs: format!("{from} -> {to}"),
+                reason: format!("PROJ has no transformation: {e}"),
+            }
+        })?;
+        let t = Rc::new(t);
+        TRANSFORMERS.with(|c| c.borrow_mut().insert((from, to), t.clone()));
+        Ok(t)
+    }
+
+    /// Whether PROJ's database has `crs` as a geographic CRS.
+    pub(super) fn is_geographic(crs: Crs) -> Result<bool> {
+        Ok(matches!(
+            crs_type(crs)?,
+            sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_CRS
+                | sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_2D_CRS
+                | sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_3D_CRS
+        ))
+    }
+
+    /// The type of CRS `crs` is in PROJ's database; an error naming it when the database has no such CRS.
+    fn crs_type(crs: Crs) -> Result<sys::PJ_TYPE> {
+        let name = CString::new(crs.to_string()).expect("an EPSG name has no NUL");
+        // SAFETY: the context is ours, used on this thread only and destroyed last; `proj_create` reads a
+        // NUL-terminated string and returns null or an object that is destroyed before the context.
+        let kind = unsafe {
+            let ctx = sys::proj_context_create();
+            sys::proj_log_level(ctx, sys::PJ_LOG_LEVEL_PJ_LOG_NONE);
+            let pj = sys::proj_create(ctx, name.as_ptr());
+            let kind = (!pj.is_null() && sys::proj_is_crs(pj) != 0).then(|| sys::proj_get_type(pj));
+            if !pj.is_null() {
+                sys::proj_destroy(pj);
+            }
+            sys::proj_context_destroy(ctx);
+            kind
+        };
+        kind.ok_or_else(|| Error::Transform {
+            crs: crs.to_string(),
+            reason: "unknown EPSG code (in neither crs-definitions nor PROJ's database)".into(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +311,24 @@ mod tests {
         let err = transform_points(Crs::from_epsg(999_999), wgs84(), &mut p).unwrap_err();
         assert!(err.to_string().contains("EPSG:999999"), "{err}");
         assert!(proj_string(Crs::from_epsg(1)).is_err());
+    }
+
+    #[cfg(feature = "proj")]
+    #[test]
+    fn crs_definitions_lacks_are_transformed_by_proj() {
+        // EPSG:9377 (MAGNA-SIRGAS / Origen-Nacional, Colombia) is not in crs-definitions. PROJ's own
+        // transverse Mercator of (74° W, 4.6° N) with that definition (lat_0 4, lon_0 -73, k 0.9992,
+        // x_0 5 000 000, y_0 2 000 000, GRS80), as pyproj gives it.
+        let crs = Crs::from_epsg(9377);
+        assert!(proj_string(crs).is_err());
+        assert!(!is_geographic(crs).unwrap());
+        let mut p = [(-74.0, 4.6)];
+        transform_points(wgs84(), crs, &mut p).unwrap();
+        assert!(close(p[0], (4_889_119.870_029, 2_066_372.845_697), 1e-3), "{p:?}");
+        transform_points(crs, wgs84(), &mut p).unwrap();
+        assert!(close(p[0], (-74.0, 4.6), 1e-9), "{p:?}");
+        let err = is_geographic(Crs::from_epsg(999_999)).unwrap_err();
+        assert!(err.to_string().contains("EPSG:999999"), "{err}");
     }
 
     #[test]

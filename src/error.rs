@@ -91,6 +91,13 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// A resample or reprojection onto a chip's grid cannot be done: a grid that is degenerate (a singular
+    /// transform, no pixels) or buffers whose sizes do not match the grids.
+    #[error("warp: {reason}")]
+    Warp {
+        /// What is wrong.
+        reason: String,
+    },
     /// A catalog source or file could not be used: a malformed STAC or GeoParquet file, an item whose
     /// assets disagree, a bad option.
     #[error("{path}: {reason}")]

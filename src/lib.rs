@@ -36,6 +36,7 @@ mod pool;
 pub mod ring;
 pub mod runtime;
 mod tags;
+pub mod warp;
 pub mod write;
 
 #[cfg(feature = "python")]
