@@ -324,7 +324,10 @@ mod tests {
         assert!(!is_geographic(crs).unwrap());
         let mut p = [(-74.0, 4.6)];
         transform_points(wgs84(), crs, &mut p).unwrap();
-        assert!(close(p[0], (4_889_119.870_029, 2_066_372.845_697), 1e-3), "{p:?}");
+        assert!(
+            close(p[0], (4_889_119.870_029, 2_066_372.845_697), 1e-3),
+            "{p:?}"
+        );
         transform_points(crs, wgs84(), &mut p).unwrap();
         assert!(close(p[0], (-74.0, 4.6), 1e-9), "{p:?}");
         let err = is_geographic(Crs::from_epsg(999_999)).unwrap_err();

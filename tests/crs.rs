@@ -51,7 +51,11 @@ fn worst(ours: &[(f64, f64)], theirs: &[(f64, f64)], geographic: bool) -> f64 {
             } else {
                 a.0 - b.0
             };
-            let dx = if geographic { dx * b.1.to_radians().cos() } else { dx };
+            let dx = if geographic {
+                dx * b.1.to_radians().cos()
+            } else {
+                dx
+            };
             dx.abs().max((a.1 - b.1).abs())
         })
         .fold(0.0, f64::max)
@@ -70,7 +74,10 @@ fn transforms_agree_with_proj_over_each_area_of_use() {
         let mut inverse = xy.clone();
         transform_points(crs, wgs84(), &mut inverse).unwrap();
         let (f, i) = (worst(&forward, &xy, false), worst(&inverse, &lonlat, true));
-        println!("EPSG:{code}: {} points, forward {f:.3e} m, inverse {i:.3e} deg", xy.len());
+        println!(
+            "EPSG:{code}: {} points, forward {f:.3e} m, inverse {i:.3e} deg",
+            xy.len()
+        );
         if f > MAX_M || i > MAX_DEG {
             failures.push(format!("EPSG:{code}: forward {f:e} m, inverse {i:e} deg"));
         }
@@ -78,7 +85,12 @@ fn transforms_agree_with_proj_over_each_area_of_use() {
     for pair in answers["pairs"].as_array().unwrap() {
         let (from, to) = (pair["from"].as_u64().unwrap(), pair["to"].as_u64().unwrap());
         let mut ours = points(&pair["xy"]);
-        transform_points(Crs::from_epsg(from as u32), Crs::from_epsg(to as u32), &mut ours).unwrap();
+        transform_points(
+            Crs::from_epsg(from as u32),
+            Crs::from_epsg(to as u32),
+            &mut ours,
+        )
+        .unwrap();
         let d = worst(&ours, &points(&pair["out"]), false);
         println!("EPSG:{from} -> EPSG:{to}: {d:.3e} m");
         if d > MAX_M {

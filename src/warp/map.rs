@@ -2,20 +2,13 @@
 //! source window a resampling method reads for it, and the scale between the two grids.
 
 use super::Resampling;
+use super::approx::{self, Segment};
 use crate::crs::{self, Crs, DENSIFY_PTS};
 use crate::error::{Error, Result};
 use crate::grid::{GeoTransform, Window};
 
 /// GDAL's nudge before it truncates a source position to a pixel index (`RasterIO` and the warper alike).
 pub(super) const EPS: f64 = 1e-10;
-
-/// How far, in source pixels, a reprojected map's positions may be from the exact transform where it checks
-/// them (the centre of every lattice cell).
-pub const LATTICE_TOLERANCE_PX: f64 = 1e-3;
-
-/// Destination pixels between the exactly transformed nodes of a reprojected map's lattice, at first; halved
-/// until the lattice is within [`LATTICE_TOLERANCE_PX`] (down to 1: every pixel exact).
-const LATTICE_STEP: usize = 16;
 
 /// GDAL's warper keeps the 2 x 2 bilinear kernel while both axes' scales (destination over source pixels)
 /// are at least this.
@@ -42,43 +35,9 @@ pub struct Grid {
 enum Kind {
     /// `x = c[0] + c[1]·u + c[2]·v`, `y = c[3] + c[4]·u + c[5]·v` at the pixel centre (u, v) = (i + ½, j + ½).
     Affine([f64; 6]),
-    /// Bilinear interpolation between the exact positions of lattice nodes (row-major in `nodes`).
-    Lattice { cols: Axis, rows: Axis },
-}
-
-/// The lattice nodes along one destination axis: pixels 0, step, 2·step, … and always the last pixel.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Axis {
-    size: usize,
-    step: usize,
-    count: usize,
-}
-
-impl Axis {
-    fn new(size: usize, step: usize) -> Axis {
-        let count = if size <= 1 { 1 } else { (size - 1).div_ceil(step) + 1 };
-        Axis { size, step, count }
-    }
-
-    /// The pixel of node `k`.
-    fn node(&self, k: usize) -> usize {
-        (k * self.step).min(self.size - 1)
-    }
-
-    /// The cell pixel `i` lies in (its first node) and where in the cell, 0 to 1.
-    fn cell(&self, i: usize) -> (usize, f64) {
-        if self.count == 1 {
-            return (0, 0.0);
-        }
-        let k = (i / self.step).min(self.count - 2);
-        let (a, b) = (self.node(k), self.node(k + 1));
-        (k, (i - a) as f64 / (b - a) as f64)
-    }
-
-    /// The next node after `k` (itself on a one-node axis).
-    fn next(&self, k: usize) -> usize {
-        (k + 1).min(self.count - 1)
-    }
+    /// Linear segments along each row, as GDAL's approximate transformer makes them (`segments`, row `j`'s
+    /// from `row_starts[j]` to `row_starts[j + 1]`).
+    Rows,
 }
 
 /// World coordinates to a source raster's pixel coordinates: the inverse of its transform.
@@ -93,7 +52,10 @@ impl ToPixel {
         let det = t.a * t.e - t.b * t.d;
         if !(det.is_finite() && det != 0.0 && t.c.is_finite() && t.f.is_finite()) {
             return Err(Error::Warp {
-                reason: format!("the source transform {:?} cannot be inverted", t.to_affine()),
+                reason: format!(
+                    "the source transform {:?} cannot be inverted",
+                    t.to_affine()
+                ),
             });
         }
         Ok(ToPixel { t: *t, det })
@@ -105,7 +67,10 @@ impl ToPixel {
         if t.is_north_up() {
             (x / t.a, y / t.e)
         } else {
-            ((t.e * x - t.b * y) / self.det, (t.a * y - t.d * x) / self.det)
+            (
+                (t.e * x - t.b * y) / self.det,
+                (t.a * y - t.d * x) / self.det,
+            )
         }
     }
 
@@ -126,9 +91,11 @@ pub struct PixelMap {
     src_width: u64,
     src_height: u64,
     kind: Kind,
-    /// Lattice nodes' positions, row-major (a [`Kind::Lattice`] map only).
-    nodes: Vec<(f64, f64)>,
-    /// Points transformed while setting a reprojected map: the outline, then the lattice's check points.
+    /// A reprojected map's row segments, row after row.
+    segments: Vec<Segment>,
+    /// Where each row's segments start in `segments`, and the end of the last.
+    row_starts: Vec<usize>,
+    /// Points transformed while setting a reprojected map: the outline, then each row's ends and middle.
     scratch: Vec<(f64, f64)>,
     /// The box of every position: min x, min y, max x, max y.
     extent: [f64; 4],
@@ -145,7 +112,8 @@ impl Default for PixelMap {
             src_width: 0,
             src_height: 0,
             kind: Kind::Affine([0.0; 6]),
-            nodes: Vec::new(),
+            segments: Vec::new(),
+            row_starts: Vec::new(),
             scratch: Vec::new(),
             extent: [0.0; 4],
             scale: (1.0, 1.0),
@@ -166,12 +134,13 @@ impl PixelMap {
     ///
     /// - Same CRS: the exact affine composition of the two transforms; the bilinear kernel widens by the
     ///   scale whenever the destination is coarser, as GDAL's `RasterIO` does.
-    /// - Different CRSs: destination pixel centres are transformed exactly on a lattice of nodes 16 pixels
-    ///   apart and interpolated bilinearly between them; the lattice is made finer (down to every pixel)
-    ///   until, at the centre of every cell, the interpolated position is within [`LATTICE_TOLERANCE_PX`] of
-    ///   the exact one. The bilinear kernel follows GDAL's warper: the scale is the extent of the chip's
-    ///   outline in source pixels over its size, rounded to an integer within 0.05, and the 2 x 2 kernel is
-    ///   kept while both axes' destination-over-source scales are at least 0.95.
+    /// - Different CRSs: destination pixel centres are transformed as GDAL's warper transforms them, through
+    ///   its approximate transformer (see [`APPROX_ERROR_PX`](super::APPROX_ERROR_PX)): per row, linear
+    ///   between exactly transformed pixels, within 0.125 source pixels of the exact transform at each
+    ///   run's middle pixel. The bilinear kernel follows GDAL's warper too: the scale is the extent of the
+    ///   chip's outline in source pixels (cut at the raster's right and bottom edges) over its size, rounded
+    ///   to an integer within 0.05, and the 2 x 2 kernel is kept while both axes' destination-over-source
+    ///   scales are at least 0.95.
     ///
     /// Errors when `dst` has no pixels, `src`'s transform cannot be inverted, or (reprojected) a point has
     /// no image in `src`'s CRS or a CRS is unknown.
@@ -202,14 +171,23 @@ impl PixelMap {
         let c = [c0, c1, c2, c3, c4, c5];
         self.kind = Kind::Affine(c);
         let (w, h) = (self.width as f64, self.height as f64);
-        let corners = [(0.5, 0.5), (w - 0.5, 0.5), (0.5, h - 0.5), (w - 0.5, h - 0.5)];
-        self.extent = extent(corners.map(|(u, v)| (c[0] + c[1] * u + c[2] * v, c[3] + c[4] * u + c[5] * v)));
+        let corners = [
+            (0.5, 0.5),
+            (w - 0.5, 0.5),
+            (0.5, h - 0.5),
+            (w - 0.5, h - 0.5),
+        ];
+        self.extent =
+            extent(corners.map(|(u, v)| (c[0] + c[1] * u + c[2] * v, c[3] + c[4] * u + c[5] * v)));
         // The outline's extent over the size: |c1| for a north-up grid, exactly.
         self.scale = (c1.abs() + c2.abs() * h / w, c4.abs() * w / h + c5.abs());
         self.kernel = (self.scale.0.max(1.0), self.scale.1.max(1.0));
     }
 
     fn set_reprojected(&mut self, dst: &Grid, src_crs: Crs, to_pixel: &ToPixel) -> Result<()> {
+        let mut exact = |points: &mut [(f64, f64)]| {
+            transform_pixels(&dst.transform, dst.crs, src_crs, to_pixel, points)
+        };
         let (w, h) = (self.width as f64, self.height as f64);
         // The outline, as GDAL's warper samples it to size its source window: DENSIFY_PTS points an edge.
         let n = (DENSIFY_PTS - 1) as f64;
@@ -219,62 +197,40 @@ impl PixelMap {
             self.scratch
                 .extend([(t * w, 0.0), (t * w, h), (0.0, t * h), (w, t * h)]);
         }
-        transform_pixels(&dst.transform, dst.crs, src_crs, to_pixel, &mut self.scratch)?;
+        exact(&mut self.scratch)?;
         let [x0, y0, x1, y1] = extent(self.scratch.iter().copied());
-        self.scale = ((x1 - x0) / w, (y1 - y0) / h);
+        // GDAL cuts the extent at the raster's right and bottom edges (from the first whole pixel).
+        let cut =
+            |lo: f64, hi: f64, size: u64| (hi - lo).min(size as f64 - lo.max(0.0).floor()).max(0.0);
+        self.scale = (
+            cut(x0, x1, self.src_width) / w,
+            cut(y0, y1, self.src_height) / h,
+        );
         self.kernel = warp_kernel(self.scale);
 
-        let mut step = LATTICE_STEP;
-        loop {
-            let (cols, rows) = (Axis::new(self.width, step), Axis::new(self.height, step));
-            self.nodes.clear();
-            for ky in 0..rows.count {
-                for kx in 0..cols.count {
-                    let (u, v) = (cols.node(kx) as f64 + 0.5, rows.node(ky) as f64 + 0.5);
-                    self.nodes.push((u, v));
-                }
-            }
-            transform_pixels(&dst.transform, dst.crs, src_crs, to_pixel, &mut self.nodes)?;
-            self.kind = Kind::Lattice { cols, rows };
-            if step == 1 || self.lattice_error(dst, src_crs, to_pixel)? <= LATTICE_TOLERANCE_PX {
-                break;
-            }
-            step /= 2;
-        }
-        self.extent = extent(self.nodes.iter().copied());
-        Ok(())
-    }
-
-    /// The largest distance, over the centres of the lattice's cells, between the interpolated position and
-    /// the exact one.
-    fn lattice_error(&mut self, dst: &Grid, src_crs: Crs, to_pixel: &ToPixel) -> Result<f64> {
-        let Kind::Lattice { cols, rows } = self.kind else {
-            return Ok(0.0);
-        };
-        let mid = |axis: &Axis, k: usize| (axis.node(k) + axis.node(axis.next(k))) as f64 / 2.0 + 0.5;
+        // Each row's first, middle and last pixel centres, all rows at once.
+        let mid = ((self.width - 1) / 2) as f64 + 0.5;
         self.scratch.clear();
-        for ky in 0..rows.count.saturating_sub(1).max(1) {
-            for kx in 0..cols.count.saturating_sub(1).max(1) {
-                self.scratch.push((mid(&cols, kx), mid(&rows, ky)));
-            }
+        for j in 0..self.height {
+            let v = j as f64 + 0.5;
+            self.scratch.extend([(0.5, v), (mid, v), (w - 0.5, v)]);
         }
-        transform_pixels(&dst.transform, dst.crs, src_crs, to_pixel, &mut self.scratch)?;
-        let mut worst: f64 = 0.0;
-        let mut exact = self.scratch.iter();
-        for ky in 0..rows.count.saturating_sub(1).max(1) {
-            for kx in 0..cols.count.saturating_sub(1).max(1) {
-                let node = |x: usize, y: usize| self.nodes[y * cols.count + x];
-                let (x1, y1) = (cols.next(kx), rows.next(ky));
-                let corners = [node(kx, ky), node(x1, ky), node(kx, y1), node(x1, y1)];
-                let mean = corners
-                    .iter()
-                    .fold((0.0, 0.0), |s, p| (s.0 + p.0 / 4.0, s.1 + p.1 / 4.0));
-                let e = exact.next().expect("one check point a cell");
-                worst = worst.max((e.0 - mean.0).abs()).max((e.1 - mean.1).abs());
-            }
+        exact(&mut self.scratch)?;
+        self.segments.clear();
+        self.row_starts.clear();
+        self.row_starts.push(0);
+        for (j, ends) in self.scratch.chunks_exact(3).enumerate() {
+            let ends = [ends[0], ends[1], ends[2]];
+            approx::row(j, self.width, ends, &mut exact, &mut self.segments)?;
+            self.row_starts.push(self.segments.len());
         }
-        // A NaN (no image) must not pass for a small error.
-        Ok(if worst.is_nan() { f64::INFINITY } else { worst })
+        self.kind = Kind::Rows;
+        self.extent = extent(
+            self.segments
+                .iter()
+                .flat_map(|s| [s.position(s.first), s.position(s.last)]),
+        );
+        Ok(())
     }
 
     /// Destination columns.
@@ -288,7 +244,8 @@ impl PixelMap {
     }
 
     /// Source pixels per destination pixel along x and y: the extent of the destination's outline in source
-    /// pixel space over the destination's size (for north-up grids in one CRS, the ratio of pixel sizes).
+    /// pixel space over the destination's size (for north-up grids in one CRS, the ratio of pixel sizes;
+    /// reprojected, the extent is cut at the raster's right and bottom edges as GDAL's warper cuts it).
     /// Above 1 the destination is coarser (a downsample).
     pub fn scale(&self) -> (f64, f64) {
         self.scale
@@ -312,7 +269,12 @@ impl PixelMap {
     }
 
     /// Call `f(i, x, y)` with the source position of each destination pixel `i` of `cols` in row `j`.
-    pub(super) fn row(&self, j: usize, cols: std::ops::Range<usize>, mut f: impl FnMut(usize, f64, f64)) {
+    pub(super) fn row(
+        &self,
+        j: usize,
+        cols: std::ops::Range<usize>,
+        mut f: impl FnMut(usize, f64, f64),
+    ) {
         match self.kind {
             Kind::Affine(c) => {
                 let v = j as f64 + 0.5;
@@ -322,24 +284,12 @@ impl PixelMap {
                     f(i, x0 + c[1] * u, y0 + c[4] * u);
                 }
             }
-            Kind::Lattice { cols: ax, rows: ay } => {
-                let (ky, ty) = ay.cell(j);
-                let node = |x: usize, y: usize| self.nodes[y * ax.count + x];
-                let mut i = cols.start;
-                while i < cols.end {
-                    let (kx, _) = ax.cell(i);
-                    let kx1 = ax.next(kx);
-                    let left = lerp(node(kx, ky), node(kx, ay.next(ky)), ty);
-                    let right = lerp(node(kx1, ky), node(kx1, ay.next(ky)), ty);
-                    let (a, b) = (ax.node(kx), ax.node(kx1));
-                    // The cell's pixels: up to its last node, which starts the next cell (or ends the row).
-                    let end = if kx1 + 1 == ax.count || a == b { b + 1 } else { b };
-                    for p in i..end.min(cols.end) {
-                        let t = if a == b { 0.0 } else { (p - a) as f64 / (b - a) as f64 };
-                        let (x, y) = lerp(left, right, t);
-                        f(p, x, y);
+            Kind::Rows => {
+                for seg in &self.segments[self.row_starts[j]..self.row_starts[j + 1]] {
+                    for i in seg.first.max(cols.start)..(seg.last + 1).min(cols.end) {
+                        let (x, y) = seg.position(i);
+                        f(i, x, y);
                     }
-                    i = end;
                 }
             }
         }
@@ -359,7 +309,12 @@ impl PixelMap {
             ),
             Resampling::Bilinear => {
                 let (kx, ky) = self.kernel;
-                (taps(x0, kx).0, taps(x1, kx).1, taps(y0, ky).0, taps(y1, ky).1)
+                (
+                    taps(x0, kx).0,
+                    taps(x1, kx).1,
+                    taps(y0, ky).0,
+                    taps(y1, ky).1,
+                )
             }
         };
         let clip = |lo: f64, hi: f64, size: u64| {
@@ -369,7 +324,12 @@ impl PixelMap {
         };
         let (c0, c1) = clip(c0, c1, self.src_width)?;
         let (r0, r1) = clip(r0, r1, self.src_height)?;
-        Some(Window::new(c0, r0, (c1 - c0 + 1) as u64, (r1 - r0 + 1) as u64))
+        Some(Window::new(
+            c0,
+            r0,
+            (c1 - c0 + 1) as u64,
+            (r1 - r0 + 1) as u64,
+        ))
     }
 }
 
@@ -415,14 +375,15 @@ fn transform_pixels(
     Ok(())
 }
 
-fn lerp(a: (f64, f64), b: (f64, f64), t: f64) -> (f64, f64) {
-    (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t)
-}
-
 /// The box (min x, min y, max x, max y) of `points`.
 fn extent(points: impl IntoIterator<Item = (f64, f64)>) -> [f64; 4] {
     points.into_iter().fold(
-        [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
+        [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ],
         |b, (x, y)| [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)],
     )
 }
@@ -457,8 +418,14 @@ mod tests {
         assert_eq!(map.scale(), (0.5, 0.5));
         // Centres from 5.75 to 9.25 and 1.75 to 5.25: both methods read columns 5..=9 and rows 1..=5 (the
         // bilinear taps of 5.75 are 5 and 6, of 9.25 are 8 and 9).
-        assert_eq!(map.source_window(Resampling::Nearest), Some(Window::new(5, 1, 5, 5)));
-        assert_eq!(map.source_window(Resampling::Bilinear), Some(Window::new(5, 1, 5, 5)));
+        assert_eq!(
+            map.source_window(Resampling::Nearest),
+            Some(Window::new(5, 1, 5, 5))
+        );
+        assert_eq!(
+            map.source_window(Resampling::Bilinear),
+            Some(Window::new(5, 1, 5, 5))
+        );
     }
 
     #[test]
@@ -470,7 +437,10 @@ mod tests {
         assert_eq!(map.scale(), (3.0, 3.0));
         assert_eq!(map.position(0, 0), (31.5, 31.5));
         // Centres 31.5 .. 40.5; taps within 3 px: 29..=42.
-        assert_eq!(map.source_window(Resampling::Bilinear), Some(Window::new(29, 29, 14, 14)));
+        assert_eq!(
+            map.source_window(Resampling::Bilinear),
+            Some(Window::new(29, 29, 14, 14))
+        );
     }
 
     #[test]
@@ -479,32 +449,58 @@ mod tests {
         let over_corner = grid(32631, 10.0, -50.0, 1050.0, 10);
         // Centres from -4.5 to 4.5: pixel 4 is the last under a kernel (4.5 is its centre).
         let map = PixelMap::new(&over_corner, &src).unwrap();
-        assert_eq!(map.source_window(Resampling::Bilinear), Some(Window::new(0, 0, 5, 5)));
+        assert_eq!(
+            map.source_window(Resampling::Bilinear),
+            Some(Window::new(0, 0, 5, 5))
+        );
         let off = grid(32631, 10.0, 5000.0, 1000.0, 10);
-        assert_eq!(PixelMap::new(&off, &src).unwrap().source_window(Resampling::Nearest), None);
+        assert_eq!(
+            PixelMap::new(&off, &src)
+                .unwrap()
+                .source_window(Resampling::Nearest),
+            None
+        );
     }
 
     #[test]
-    fn reprojected_positions_are_within_tolerance_of_the_exact_transform_everywhere() {
+    fn reprojected_positions_are_near_the_exact_transform_everywhere() {
+        // GDAL's approximation is within 0.125 px at the middle of each run; along a 256-px chip row in
+        // these CRS pairs it is far closer everywhere.
         let cases = [
-            (grid(32631, 10.0, 736_000.0, 4_990_000.0, 10), grid(32632, 10.0, 265_000.0, 4_989_000.0, 256)),
-            (grid(32631, 10.0, 500_000.0, 9_000_000.0, 10), grid(3857, 30.0, 330_000.0, 17_000_000.0, 256)),
-            (grid(3413, 100.0, 0.0, -1_000_000.0, 10), grid(4326, 0.002, -50.0, 80.0, 256)),
+            (
+                grid(32631, 10.0, 736_000.0, 4_990_000.0, 10),
+                grid(32632, 10.0, 265_000.0, 4_989_000.0, 256),
+            ),
+            (
+                grid(32631, 10.0, 500_000.0, 9_000_000.0, 10),
+                grid(3857, 30.0, 330_000.0, 17_000_000.0, 256),
+            ),
+            (
+                grid(3413, 100.0, 0.0, -1_000_000.0, 10),
+                grid(4326, 0.002, -50.0, 80.0, 256),
+            ),
         ];
         for (src, dst) in cases {
             let map = PixelMap::new(&dst, &src).unwrap();
             let to_pixel = ToPixel::new(&src.transform).unwrap();
             let n = dst.width as usize;
-            let mut exact: Vec<(f64, f64)> =
-                (0..n * n).map(|p| ((p % n) as f64 + 0.5, (p / n) as f64 + 0.5)).collect();
+            let mut exact: Vec<(f64, f64)> = (0..n * n)
+                .map(|p| ((p % n) as f64 + 0.5, (p / n) as f64 + 0.5))
+                .collect();
             transform_pixels(&dst.transform, dst.crs, src.crs, &to_pixel, &mut exact).unwrap();
             let worst = (0..n * n)
                 .map(|p| {
                     let (x, y) = map.position(p % n, p / n);
-                    (x - exact[p].0).abs().max((y - exact[p].1).abs())
+                    (x - exact[p].0).abs() + (y - exact[p].1).abs()
                 })
                 .fold(0.0, f64::max);
-            assert!(worst <= LATTICE_TOLERANCE_PX, "{} -> {}: {worst} px", dst.crs, src.crs);
+            println!("{} -> {}: {worst:.2e} px", dst.crs, src.crs);
+            assert!(
+                worst <= super::super::APPROX_ERROR_PX,
+                "{} -> {}: {worst} px",
+                dst.crs,
+                src.crs
+            );
         }
     }
 

@@ -8,26 +8,26 @@
 //! - **Same CRS** (stacking a 20 m band onto a 10 m chip, resampling a read from an overview): the map is the
 //!   exact affine composition of the two grids, and results equal GDAL's `RasterIO` with a resampling method —
 //!   rasterio's `read(window=..., out_shape=..., resampling=...)`.
-//! - **Different CRSs**: the map transforms destination pixel centres exactly on a lattice and interpolates
-//!   between them, refined until it is within [`LATTICE_TOLERANCE_PX`] of the exact transform; results follow
-//!   GDAL's warper — `rasterio.warp.reproject` onto the same grid.
+//! - **Different CRSs**: the map transforms destination pixel centres as GDAL's warper does — exactly at the
+//!   ends of each row, linearly between them where that is within [`APPROX_ERROR_PX`] of the exact transform
+//!   (gdalwarp's default error threshold) — and results follow `rasterio.warp.reproject` onto the same grid.
 //!
-//! The rule for a destination pixel's validity: its centre must fall inside the source raster
-//! (`0 <= x < width`, `0 <= y < height`, GDAL's test), then
-//! - [`Resampling::Nearest`]: the source pixel it falls in must be valid; the value is that pixel's, bit for bit;
-//! - [`Resampling::Bilinear`]: the valid source pixels under the kernel must carry at least 1e-5 of a full
-//!   kernel's weight; the value is their weighted mean (weights renormalised over the valid pixels).
-//!
-//! An invalid destination pixel gets the fill value in every band and 0 in the mask.
+//! The rule for a destination pixel's validity, the same for both methods (GDAL's warper's): its centre must
+//! fall inside the source raster (`0 <= x < width`, `0 <= y < height`) and in a valid source pixel. Its value
+//! is then, with [`Resampling::Nearest`], that pixel's, bit for bit; with [`Resampling::Bilinear`], the
+//! weighted mean of the valid source pixels under the kernel (weights renormalised over the valid ones). An
+//! invalid destination pixel gets the fill value in every band and 0 in the mask.
 //!
 //! Buffers are the caller's: a map is reset in place ([`PixelMap::set`]) and [`resample`] writes into the
 //! slices it is given, so a loader warps chip after chip without allocating.
 
+mod approx;
 mod map;
 mod resample;
 mod sample;
 
-pub use map::{Grid, LATTICE_TOLERANCE_PX, PixelMap};
+pub use approx::APPROX_ERROR_PX;
+pub use map::{Grid, PixelMap};
 pub use resample::{Source, Target, resample};
 
 use std::fmt;

@@ -1,15 +1,11 @@
 //! Resampling a source window onto a chip's grid through a [`PixelMap`]: nearest and bilinear, as GDAL.
 
+use super::Resampling;
 use super::map::{EPS, PixelMap, taps};
 use super::sample::Sample;
-use super::Resampling;
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 use crate::grid::Window;
-
-/// The valid share of a full kernel's weight below which a bilinear destination pixel is invalid (GDAL's
-/// warper: 1e-5 of the 2 x 2 kernel's).
-const MIN_WEIGHT: f64 = 1e-5;
 
 /// The samples of one source window: `bands` planes [C, h, w] of `dtype`, native-endian, and their validity
 /// mask [h, w] (1 valid, 0 not). The window may be any one (larger than the map's
@@ -44,9 +40,15 @@ pub struct Target<'a> {
 ///
 /// Nearest copies the sample of the source pixel each destination centre falls in (GDAL's rounding:
 /// `floor(position + 1e-10)`); bilinear takes the mean of the valid source pixels under a tent kernel,
-/// weighted and renormalised, rounded half up and clamped for integer types (see the [module](super) docs
-/// for the validity rule). Errors when a buffer's length does not match the window, the map and the type.
-pub fn resample(map: &PixelMap, method: Resampling, src: &Source<'_>, dst: &mut Target<'_>) -> Result<()> {
+/// weighted and renormalised, rounded half up and clamped for integer types. Both give a valid pixel exactly
+/// where the centre falls in a valid source pixel (see the [module](super) docs). Errors when a buffer's
+/// length does not match the window, the map and the type.
+pub fn resample(
+    map: &PixelMap,
+    method: Resampling,
+    src: &Source<'_>,
+    dst: &mut Target<'_>,
+) -> Result<()> {
     check_sizes(map, src, dst)?;
     match src.dtype {
         DataType::U8 => run::<u8>(map, method, src, dst),
@@ -63,7 +65,11 @@ pub fn resample(map: &PixelMap, method: Resampling, src: &Source<'_>, dst: &mut 
 
 fn check_sizes(map: &PixelMap, src: &Source<'_>, dst: &Target<'_>) -> Result<()> {
     let size = src.dtype.size();
-    let src_px = src.window.width.checked_mul(src.window.height).and_then(|p| usize::try_from(p).ok());
+    let src_px = src
+        .window
+        .width
+        .checked_mul(src.window.height)
+        .and_then(|p| usize::try_from(p).ok());
     let dst_px = map.width() * map.height();
     let samples = |px: Option<usize>| px.and_then(|p| p.checked_mul(src.bands * size));
     let lengths = [
@@ -164,7 +170,13 @@ impl Planes<'_> {
 }
 
 /// Write the nearest source pixel's samples, all bands, at destination pixel `d`; whether there is one.
-fn nearest<T: Sample>(kernel: &Kernel<'_, '_>, x: f64, y: f64, out: &mut Planes<'_>, d: usize) -> bool {
+fn nearest<T: Sample>(
+    kernel: &Kernel<'_, '_>,
+    x: f64,
+    y: f64,
+    out: &mut Planes<'_>,
+    d: usize,
+) -> bool {
     let Some(k) = kernel.nearest(x, y) else {
         return false;
     };
@@ -175,7 +187,7 @@ fn nearest<T: Sample>(kernel: &Kernel<'_, '_>, x: f64, y: f64, out: &mut Planes<
 }
 
 /// Write the bilinear mean of the valid source pixels around `(x, y)`, all bands, at destination pixel `d`;
-/// whether they weigh enough for it to be valid.
+/// whether the source pixel `(x, y)` falls in is valid (else nothing is written).
 fn bilinear<T: Sample>(
     kernel: &Kernel<'_, '_>,
     (x, y): (f64, f64),
@@ -183,17 +195,17 @@ fn bilinear<T: Sample>(
     out: &mut Planes<'_>,
     d: usize,
 ) -> bool {
-    if !kernel.inside(x, y) {
+    if kernel.nearest(x, y).is_none() {
         return false;
     }
+    // Positive: the pixel (x, y) falls in is valid and at most half a pixel from it.
     let mut total = 0.0;
     kernel.tent(x, y, half, |_, w| total += w);
-    if total < MIN_WEIGHT * half.0 * half.1 {
-        return false;
-    }
     for b in 0..kernel.src.bands {
         let mut sum = 0.0;
-        kernel.tent(x, y, half, |k, w| sum += w * kernel.sample::<T>(b, k).to_f64());
+        kernel.tent(x, y, half, |k, w| {
+            sum += w * kernel.sample::<T>(b, k).to_f64()
+        });
         out.put(b, d, T::from_f64(sum / total));
     }
     true
@@ -253,7 +265,12 @@ mod tests {
     }
 
     /// Resample a 2 x 2 u16 source (one band) with `mask` onto `dst`; the samples and mask.
-    fn run_2x2(method: Resampling, dst: &Grid, values: [u16; 4], mask: [u8; 4]) -> (Vec<u16>, Vec<u8>) {
+    fn run_2x2(
+        method: Resampling,
+        dst: &Grid,
+        values: [u16; 4],
+        mask: [u8; 4],
+    ) -> (Vec<u16>, Vec<u8>) {
         let map = PixelMap::new(dst, &grid(10.0, 2)).unwrap();
         let data = u16s(&values);
         let src = Source {
@@ -271,28 +288,47 @@ mod tests {
             fill: 7.0,
         };
         resample(&map, method, &src, &mut target).unwrap();
-        let out = out.chunks_exact(2).map(|b| u16::from_ne_bytes([b[0], b[1]])).collect();
+        let out = out
+            .chunks_exact(2)
+            .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+            .collect();
         (out, out_mask)
     }
 
     #[test]
     fn nearest_copies_valid_pixels_and_fills_invalid_ones() {
-        let (out, mask) = run_2x2(Resampling::Nearest, &grid(5.0, 4), [1, 2, 3, 4], [1, 1, 1, 0]);
+        let (out, mask) = run_2x2(
+            Resampling::Nearest,
+            &grid(5.0, 4),
+            [1, 2, 3, 4],
+            [1, 1, 1, 0],
+        );
         assert_eq!(out, [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 7, 7, 3, 3, 7, 7]);
         assert_eq!(mask, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0]);
     }
 
     #[test]
     fn bilinear_renormalises_over_valid_pixels() {
-        let (out, mask) = run_2x2(Resampling::Bilinear, &grid(5.0, 4), [10, 20, 30, 40], [1, 1, 1, 0]);
+        let (out, mask) = run_2x2(
+            Resampling::Bilinear,
+            &grid(5.0, 4),
+            [10, 20, 30, 40],
+            [1, 1, 1, 0],
+        );
         // Pixel (1, 1) sits at (0.75, 0.75): weights 9/16, 3/16, 3/16 on 10, 20, 30 (40 is invalid) sum to
         // 15/16, and (90 + 60 + 90) / 16 / (15 / 16) = 16.
         assert_eq!(out[5], 16);
         // Pixel (0, 0) at (0.25, 0.25): only source pixel (0, 0) is under the kernel inside the raster.
         assert_eq!(out[0], 10);
-        // Pixel (3, 3) at (1.75, 1.75): only the invalid pixel (1, 1) is there.
+        // Pixels whose centres fall in the invalid source pixel (1, 1) are invalid, as with nearest.
+        let (_, nearest_mask) = run_2x2(
+            Resampling::Nearest,
+            &grid(5.0, 4),
+            [10, 20, 30, 40],
+            [1, 1, 1, 0],
+        );
+        assert_eq!(mask, nearest_mask);
         assert_eq!((out[15], mask[15]), (7, 0));
-        assert_eq!(mask.iter().filter(|&&m| m == 0).count(), 1);
     }
 
     #[test]
@@ -313,6 +349,9 @@ mod tests {
             fill: 0.0,
         };
         let err = resample(&map, Resampling::Nearest, &src, &mut target).unwrap_err();
-        assert!(err.to_string().contains("source samples are 6 bytes"), "{err}");
+        assert!(
+            err.to_string().contains("source samples are 6 bytes"),
+            "{err}"
+        );
     }
 }

@@ -34,8 +34,8 @@ RANGES = {
     "int16": (-20_000, 20_000, 32_767, -32_768),
     "uint32": (100, 4_000_000_000, 4_294_967_295, 0),
     "int32": (-2_000_000_000, 2_000_000_000, 2_147_483_647, -2_147_483_648),
-    "float32": (-1000.0, 1000.0, 3.0e38, -3.0e38),
-    "float64": (-1000.0, 1000.0, 1.0e300, -1.0e300),
+    "float32": (-1000.0, 1000.0, 9999.0, -9999.0),
+    "float64": (-1000.0, 1000.0, 9999.0, -9999.0),
 }
 
 
@@ -97,6 +97,9 @@ def warp(case: dict, data: np.ndarray) -> np.ndarray:
         dst_crs=dst["crs"],
         dst_nodata=dst_nodata,
         resampling=Resampling[case["resampling"]],
+        # `out` starts as dst_nodata; GDAL's own initialisation would use the source nodata when there is one,
+        # which makes unwritten pixels look like source nodata copied through.
+        init_dest_nodata=False,
     )
     return out
 
