@@ -4,10 +4,15 @@ if ! command -v cargo >/dev/null; then
     curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
     source "$HOME/.cargo/env"
 fi
-# LERC (cargo feature `lerc`) builds Esri's library from source; its bindings need libclang.
-if ! ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so'; then
+# LERC (cargo feature `lerc`) builds Esri's library from source; its bindings need libclang. PROJ (cargo feature
+# `proj`) links the system library, found with pkg-config, its bindings made with libclang too.
+need=""
+ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' || need="libclang-dev"
+dpkg -s libproj-dev >/dev/null 2>&1 || need="$need libproj-dev"
+command -v pkg-config >/dev/null || need="$need pkg-config"
+if [ -n "$need" ]; then
     sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
-    $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq libclang-dev
+    $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq $need
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/geochips/target}"
 VENV="${GEOCHIPS_VENV:-.venv}"
