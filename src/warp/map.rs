@@ -336,7 +336,14 @@ impl PixelMap {
 /// The first and last source pixel under a tent kernel of half-width `k` centred on position `x`: those
 /// whose centres lie strictly within `k` of it.
 pub(super) fn taps(x: f64, k: f64) -> (f64, f64) {
-    ((x - 0.5 - k).floor() + 1.0, (x - 0.5 + k).ceil() - 1.0)
+    (floor(x - 0.5 - k) + 1.0, -floor(-(x - 0.5 + k)) - 1.0)
+}
+
+/// `v.floor()` for finite `v`, inline: x86-64 without SSE4.1 has no rounding instruction and calls libm's
+/// `floor`, which the resampler's inner loop cannot afford. Saturates beyond ±2^63; NaN gives 0.
+pub(super) fn floor(v: f64) -> f64 {
+    let t = v as i64 as f64;
+    if t > v { t - 1.0 } else { t }
 }
 
 /// The bilinear kernel's half-widths for a reprojection at `scale` (source over destination pixels), by the

@@ -1,7 +1,7 @@
 //! Resampling a source window onto a chip's grid through a [`PixelMap`]: nearest and bilinear, as GDAL.
 
 use super::Resampling;
-use super::map::{EPS, PixelMap, taps};
+use super::map::{EPS, PixelMap, floor, taps};
 use super::sample::Sample;
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
@@ -133,8 +133,8 @@ impl Kernel<'_, '_> {
         if !self.inside(x, y) {
             return None;
         }
-        let col = ((x + EPS).floor() as i64).min(self.raster.0 as i64 - 1);
-        let row = ((y + EPS).floor() as i64).min(self.raster.1 as i64 - 1);
+        let col = (floor(x + EPS) as i64).min(self.raster.0 as i64 - 1);
+        let row = (floor(y + EPS) as i64).min(self.raster.1 as i64 - 1);
         self.valid(col, row)
     }
 
@@ -186,27 +186,73 @@ fn nearest<T: Sample>(
     true
 }
 
+/// Valid source pixels under a kernel with their weights, kept for the bands to share (up to 64: a kernel up
+/// to 3.5 source pixels wide each way).
+struct Taps {
+    index: [usize; Taps::MAX],
+    weight: [f64; Taps::MAX],
+    len: usize,
+    /// More taps than fit: each band walks the kernel again.
+    overflow: bool,
+    total: f64,
+}
+
+impl Taps {
+    const MAX: usize = 64;
+
+    fn new() -> Taps {
+        Taps {
+            index: [0; Taps::MAX],
+            weight: [0.0; Taps::MAX],
+            len: 0,
+            overflow: false,
+            total: 0.0,
+        }
+    }
+
+    fn clear(&mut self) {
+        (self.len, self.overflow, self.total) = (0, false, 0.0);
+    }
+
+    fn push(&mut self, k: usize, w: f64) {
+        self.total += w;
+        if self.len == Taps::MAX {
+            self.overflow = true;
+        } else {
+            (self.index[self.len], self.weight[self.len]) = (k, w);
+            self.len += 1;
+        }
+    }
+}
+
 /// Write the bilinear mean of the valid source pixels around `(x, y)`, all bands, at destination pixel `d`;
 /// whether the source pixel `(x, y)` falls in is valid (else nothing is written).
 fn bilinear<T: Sample>(
     kernel: &Kernel<'_, '_>,
     (x, y): (f64, f64),
     half: (f64, f64),
+    taps: &mut Taps,
     out: &mut Planes<'_>,
     d: usize,
 ) -> bool {
     if kernel.nearest(x, y).is_none() {
         return false;
     }
-    // Positive: the pixel (x, y) falls in is valid and at most half a pixel from it.
-    let mut total = 0.0;
-    kernel.tent(x, y, half, |_, w| total += w);
+    // The total is positive: the pixel (x, y) falls in is valid and at most half a pixel from it.
+    taps.clear();
+    kernel.tent(x, y, half, |k, w| taps.push(k, w));
     for b in 0..kernel.src.bands {
         let mut sum = 0.0;
-        kernel.tent(x, y, half, |k, w| {
-            sum += w * kernel.sample::<T>(b, k).to_f64()
-        });
-        out.put(b, d, T::from_f64(sum / total));
+        if taps.overflow {
+            kernel.tent(x, y, half, |k, w| {
+                sum += w * kernel.sample::<T>(b, k).to_f64()
+            });
+        } else {
+            for t in 0..taps.len {
+                sum += taps.weight[t] * kernel.sample::<T>(b, taps.index[t]).to_f64();
+            }
+        }
+        out.put(b, d, T::from_f64(sum / taps.total));
     }
     true
 }
@@ -227,12 +273,15 @@ fn run<T: Sample>(map: &PixelMap, method: Resampling, src: &Source<'_>, dst: &mu
         data: dst.data,
         plane: width * map.height(),
     };
+    let mut taps = Taps::new();
     for j in 0..map.height() {
         map.row(j, 0..width, |i, x, y| {
             let d = j * width + i;
             let valid = match method {
                 Resampling::Nearest => nearest::<T>(&kernel, x, y, &mut out, d),
-                Resampling::Bilinear => bilinear::<T>(&kernel, (x, y), half, &mut out, d),
+                Resampling::Bilinear => {
+                    bilinear::<T>(&kernel, (x, y), half, &mut taps, &mut out, d)
+                }
             };
             dst.mask[d] = valid as u8;
             if !valid {

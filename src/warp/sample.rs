@@ -38,7 +38,7 @@ macro_rules! integer_sample {
 
             fn from_f64(value: f64) -> $t {
                 // `as` saturates at the type's bounds (and takes NaN to 0).
-                (value + 0.5).floor() as $t
+                super::map::floor(value + 0.5) as $t
             }
         }
     )*};
