@@ -32,6 +32,7 @@ pub mod dtype;
 pub mod error;
 pub mod grid;
 pub mod loader;
+pub mod ops;
 mod pool;
 pub mod ring;
 pub mod runtime;
