@@ -105,8 +105,8 @@ impl DataType {
             DataType::I32 => out.copy_from_slice(&(value as i32).to_ne_bytes()),
             DataType::F32 => out.copy_from_slice(&(value as f32).to_ne_bytes()),
             DataType::F64 => out.copy_from_slice(&value.to_ne_bytes()),
-            DataType::F16 => out.copy_from_slice(&half::f16::from_f64(value).to_ne_bytes()),
-            DataType::BF16 => out.copy_from_slice(&half::bf16::from_f64(value).to_ne_bytes()),
+            DataType::F16 => out.copy_from_slice(&f16_of(value).to_ne_bytes()),
+            DataType::BF16 => out.copy_from_slice(&bf16_of(value).to_ne_bytes()),
         }
     }
 
@@ -138,6 +138,30 @@ impl DataType {
             to.write_value(self.read_value(s), d);
         }
     }
+}
+
+/// `x` rounded once (to nearest, ties to even) to an f16. `half`'s own `from_f64` goes through an f32 on
+/// x86 (rounding twice); rounding to odd into the f32 first keeps the single rounding.
+pub(crate) fn f16_of(x: f64) -> half::f16 {
+    half::f16::from_f32(f32_round_to_odd(x))
+}
+
+/// `x` rounded once (to nearest, ties to even) to a bfloat16 (see [`f16_of`]).
+pub(crate) fn bf16_of(x: f64) -> half::bf16 {
+    half::bf16::from_f32(f32_round_to_odd(x))
+}
+
+/// `x` as an f32 rounded to odd: exact values stay, others take the neighbour whose last mantissa bit is 1.
+/// Rounding that again to a format at least two bits narrower equals rounding `x` there directly.
+fn f32_round_to_odd(x: f64) -> f32 {
+    let r = x as f32;
+    if x.is_nan() || r as f64 == x || r.is_infinite() || r.to_bits() & 1 == 1 {
+        return r;
+    }
+    // `r` is even and inexact: step one ulp towards `x` (away from zero when `|r| < |x|`).
+    let away = (r as f64).abs() < x.abs();
+    let magnitude = if away { r.abs().to_bits() + 1 } else { r.abs().to_bits() - 1 };
+    f32::from_bits(magnitude | (x.is_sign_negative() as u32) << 31)
 }
 
 impl FromStr for DataType {

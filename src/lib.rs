@@ -24,6 +24,7 @@
     rustdoc::broken_intra_doc_links
 )]
 
+pub mod band_stats;
 pub mod catalog;
 pub mod cog;
 pub mod crs;

@@ -46,7 +46,7 @@ primitive!(u8 => true, i8 => true, u16 => true, i16 => true, u32 => false, i32 =
     f64 => false);
 
 macro_rules! half_float {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $of_f64:path),*) => {$(
         impl Plain for $t {}
         impl Element for $t {
             const EXACT_F32: bool = true;
@@ -57,11 +57,11 @@ macro_rules! half_float {
             #[inline(always)]
             fn from_f32(v: f32) -> Self { <$t>::from_f32(v) }
             #[inline(always)]
-            fn from_f64(v: f64) -> Self { <$t>::from_f64(v) }
+            fn from_f64(v: f64) -> Self { $of_f64(v) }
         }
     )*};
 }
-half_float!(f16, bf16);
+half_float!(f16 => crate::dtype::f16_of, bf16 => crate::dtype::bf16_of);
 
 /// `x` converted to `D` with one rounding (through f32 when that is exact, else through f64).
 #[inline(always)]

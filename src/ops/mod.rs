@@ -64,7 +64,6 @@ mod stretch;
 
 pub use any::AnyOp;
 pub use cast::Cast;
-#[cfg(feature = "python")]
 pub(crate) use chip::bytes_of;
 pub use chip::{ChipBuf, ChipMut, ChipPool, ChipRef, Io};
 pub use clip::Clip;

@@ -84,12 +84,13 @@ impl PyLoader {
     /// at least 2); ``max_requests``/``max_bytes`` in
     /// flight; ``tile_cache_bytes`` of decoded tiles; ``decode_threads`` (None: one per core); ``fill`` where
     /// pixels are invalid (None: nodata, else 0); ``on_error`` "raise" or "skip"; ``ordered`` batches in
-    /// sampler order (else as they complete).
+    /// sampler order (else as they complete); ``ops``: a ``geochips.ops.Sequential`` (or a list of ops) run on
+    /// each chip on the decode threads (the batches hold their output).
     #[new]
     #[pyo3(signature = (
         catalog, sampler, *, size=None, bands=None, labels=None, mosaic="newest", batch_size=32, dtype=None, prefetch=None, ring_slots=None,
         max_requests=256, max_bytes=256 << 20, tile_cache_bytes=256 << 20, decode_threads=None, fill=None,
-        on_error="raise", ordered=true,
+        on_error="raise", ordered=true, ops=None,
     ))]
     #[allow(clippy::too_many_arguments)] // the Python signature
     fn new(
@@ -110,6 +111,7 @@ impl PyLoader {
         fill: Option<f64>,
         on_error: &str,
         ordered: bool,
+        ops: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let sampler = samplers::extract(sampler)?;
         let size = match size {
@@ -150,6 +152,7 @@ impl PyLoader {
         config.mosaic = parse_mosaic(mosaic)?;
         config.batch_size = batch_size;
         config.dtype = dtype.map(parse_dtype).transpose()?;
+        config.ops = ops.map(super::ops::extract).transpose()?;
         config.prefetch = prefetch.unwrap_or(config.prefetch);
         config.ring_slots = ring_slots.unwrap_or(config.ring_slots);
         config.max_requests = max_requests;

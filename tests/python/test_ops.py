@@ -7,6 +7,8 @@ band statistics equal to numpy's over the same sampled chips."""
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import geochips
 import numpy as np
@@ -17,7 +19,7 @@ from geochips import ops
 B, C, H, W = 3, 4, 16, 16
 BANDS = ["blue", "green", "red", "nir"]
 RES, X0, Y0 = 10.0, 500_000.0, 4_000_000.0
-TRANSFORM = (RES, 0.0, X0, 0.0, -RES, Y0)
+REPO = Path(__file__).resolve().parents[2]
 
 
 def batch(dtype: str = "uint16", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -334,7 +336,7 @@ def test_augmentations_are_reproducible_and_vary_with_seed_epoch_and_chip():
         assert not np.array_equal(a, other)
     # A chip's draw depends on its index, not its position in the batch.
     c, _ = draw(seed=1, epoch=0, index=list(range(15, -1, -1)))
-    np.testing.assert_array_equal(c[::-1][3], draw(seed=1, epoch=0, index=[12] * 16)[0][0])
+    np.testing.assert_array_equal(c[3], draw(seed=1, epoch=0, index=[12] * 16)[0][0])
 
 
 # --- configs -----------------------------------------------------------------------------------------------
@@ -421,7 +423,8 @@ CHIP = 32
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory) -> geochips.Catalog:
-    """Two 4-band uint16 COGs (nodata 0 in a corner block and a few scattered pixels) with labels beside."""
+    """Two scenes, each a 4-band uint16 COG (nodata 0 in a corner block and a few scattered pixels) and a
+    uint8 label COG beside it, joined into one item each by the filename regex."""
     d = tmp_path_factory.mktemp("ops")
     paths = []
     for i in range(2):
@@ -429,18 +432,21 @@ def catalog(tmp_path_factory) -> geochips.Catalog:
         pixels = rng.integers(1, 12_000, (4, 128, 128), dtype=np.uint16)
         pixels[:, :20, :30] = 0
         pixels[:, rng.random((128, 128)) < 0.02] = 0
-        p = d / f"scene{i}.tif"
-        geochips.write_cog(
-            p, pixels, (RES, 0.0, X0 + i * 128 * RES, 0.0, -RES, Y0), epsg=32631, nodata=0, tile_size=64
-        )
-        paths.append(p)
-    return geochips.Catalog.build([str(p) for p in paths])
+        transform = (RES, 0.0, X0 + i * 128 * RES, 0.0, -RES, Y0)
+        for band, data in [("image", pixels), ("label", rng.integers(0, 7, (1, 128, 128), dtype=np.uint8))]:
+            p = d / f"scene{i}-{band}.tif"
+            geochips.write_cog(
+                p, data, transform, epsg=32631, nodata=0 if band == "image" else None, tile_size=64
+            )
+            paths.append(str(p))
+    catalog = geochips.Catalog.build(paths, filename_regex=r"^(?P<item>scene\d)-(?P<band>image|label)\.tif$")
+    assert len(catalog) == 2
+    return catalog
 
 
-def test_loader_ops_equal_ops_applied_to_the_loader_batches(catalog):
-    """Loader(ops=...) (run on the decode threads into the ring slot) gives what the same ops give applied
-    to the batches of a loader without ops, chip by chip with the same seed, epoch, slice ids and transforms."""
-    pipeline = ops.Sequential(
+PIPELINES = {
+    # Normalize makes float32 of uint16: the chips go through a staging batch into the slot.
+    "staging": ops.Sequential(
         [
             ops.FillNodata("mean"),
             ops.Normalize([5000] * 4, [3000] * 4),
@@ -448,54 +454,98 @@ def test_loader_ops_equal_ops_applied_to_the_loader_batches(catalog):
             ops.RandomFlip(),
             ops.RandomCrop(24, 20),
         ]
-    )
+    ),
+    # Every op keeps the layout: they run in the ring slot itself.
+    "in_place": ops.Sequential([ops.Clip(100, 9000), ops.FillNodata(1), ops.RandomFlip()]),
+}
+
+
+@pytest.mark.parametrize("name", PIPELINES)
+def test_loader_ops_equal_ops_applied_to_the_loader_batches(catalog, name):
+    """Loader(ops=...) (run on the decode threads, into the ring slot) gives what the same ops give applied
+    to the batches of a loader without ops, chip by chip with the same seed, epoch, slice ids and transforms:
+    image, validity and labels bit for bit."""
+    pipeline = PIPELINES[name]
     sampler = geochips.RandomSampler(catalog, CHIP, length=20, seed=9)
     sampler.set_epoch(3)
-    plain = geochips.Loader(catalog, sampler, batch_size=8)
-    with_ops = geochips.Loader(catalog, sampler, batch_size=8, ops=pipeline)
-    assert with_ops.dtype == "float32"
+    plain = geochips.Loader(catalog, sampler, batch_size=8, labels="label")
+    with_ops = geochips.Loader(catalog, sampler, batch_size=8, labels="label", ops=pipeline)
+    dtype, _, (w, h) = pipeline.output("uint16", ["b1", "b2", "b3", "b4"], (CHIP, CHIP))
+    assert (with_ops.dtype, with_ops.channels) == (dtype, 4)
     count = 0
     for a, b in zip(plain, with_ops, strict=True):
-        image, valid = np.from_dlpack(a.image), np.from_dlpack(a.valid)
         want = pipeline(
-            image,
-            valid,
-            bands=["b1", "b2", "b3", "b4"],
+            np.from_dlpack(a.image),
+            np.from_dlpack(a.valid),
+            np.from_dlpack(a.mask),
             seed=9,
             epoch=3,
             index=[s.id for s in a.slices],
             transforms=a.transforms,
             crs=32631,
         )
-        got_image, got_valid = np.from_dlpack(b.image), np.from_dlpack(b.valid)
-        assert got_image.shape == (len(a), 4, 20, 24)
-        np.testing.assert_array_equal(got_image, want["image"])
-        np.testing.assert_array_equal(got_valid, want["valid"])
+        assert b.shape == [len(a), 4, h, w]
+        np.testing.assert_array_equal(np.from_dlpack(b.image), want["image"])
+        np.testing.assert_array_equal(np.from_dlpack(b.valid), want["valid"])
+        np.testing.assert_array_equal(np.from_dlpack(b.mask), want["mask"])
         assert [tuple(t) for t in b.transforms] == [tuple(t) for t in want["transforms"]]
         count += len(a)
     assert count == 20
 
 
+def test_loader_refuses_ops_that_do_not_fit_its_chips(catalog):
+    sampler = geochips.RandomSampler(catalog, CHIP, length=4, seed=0)
+    with pytest.raises(geochips.GeochipsError, match="no band named"):
+        geochips.Loader(catalog, sampler, labels="label", ops=[ops.SelectBands(["swir"])])
+
+
 # --- band statistics ---------------------------------------------------------------------------------------
 
 
-def test_band_stats_match_numpy_over_the_same_chips(catalog):
-    """Count, min, max and percentiles exact; mean and std to 1e-12 (numpy sums pairwise)."""
-    percentiles = [0, 1, 2, 25, 50, 75, 98, 99, 100]
-    stats = ops.band_stats(catalog, CHIP, chips=24, seed=5, percentiles=percentiles)
-    loader = geochips.Loader(catalog, geochips.RandomSampler(catalog, CHIP, length=24, seed=5), batch_size=8)
+PERCENTILES = [0, 1, 2, 25, 50, 75, 98, 99, 100]
+IMAGE_BANDS = ["b1", "b2", "b3", "b4"]
+
+
+def check_stats(stats, catalog, chips, seed):
+    """`stats` equal numpy's over the valid pixels of the chips of RandomSampler(catalog, CHIP, length=chips,
+    seed=seed): count, min, max and percentiles exactly; mean and std to 1e-12 (numpy sums pairwise)."""
+    sampler = geochips.RandomSampler(catalog, CHIP, length=chips, seed=seed)
+    loader = geochips.Loader(catalog, sampler, batch_size=8, bands=IMAGE_BANDS)
     values = [[] for _ in range(4)]
     for b in loader:
         image, valid = np.from_dlpack(b.image), np.from_dlpack(b.valid).astype(bool)
         for band in range(4):
             values[band].append(image[:, band][valid])
-    assert stats["chips"] == 24
-    for band, got in zip(range(4), stats["bands"], strict=True):
+    assert stats["chips"] == chips
+    assert len(stats["bands"]) == 4
+    for band, got in enumerate(stats["bands"]):
         v = np.concatenate(values[band]).astype(np.float64)
-        assert got["name"] == f"b{band + 1}"
-        assert got["count"] == v.size and v.size < 24 * CHIP * CHIP  # nodata left out
+        assert got["count"] == v.size and v.size < chips * CHIP * CHIP  # nodata left out
         assert (got["min"], got["max"]) == (v.min(), v.max())
         np.testing.assert_allclose([got["mean"], got["std"]], [v.mean(), v.std()], rtol=1e-12)
-        assert list(got["percentiles"].values()) == list(np.percentile(v, percentiles))
+        assert [got["percentiles"][p] for p in PERCENTILES] == list(np.percentile(v, PERCENTILES))
+
+
+def test_band_stats_match_numpy_over_the_same_chips(catalog):
+    stats = ops.band_stats(catalog, CHIP, chips=24, seed=5, percentiles=PERCENTILES, bands=IMAGE_BANDS)
+    check_stats(stats, catalog, 24, 5)
     normalize = ops.Normalize.from_stats(stats)
     assert normalize.params["mean"] == [b["mean"] for b in stats["bands"]]
+
+
+def test_stats_command_prints_the_same_numbers(catalog, tmp_path):
+    path = tmp_path / "catalog.parquet"
+    catalog.write(path)
+    args = ["stats", str(path), "--size", str(CHIP), "--chips", "24", "--seed", "5", "--json"]
+    args += ["--percentiles", ",".join(map(str, PERCENTILES)), "--bands", ",".join(IMAGE_BANDS)]
+    out = subprocess.run(
+        ["cargo", "run", "--quiet", "--bin", "geochips", "--", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    stats = json.loads(out)
+    for band in stats["bands"]:
+        band["percentiles"] = {int(p): v for p, v in band["percentiles"]}
+    check_stats(stats, catalog, 24, 5)
