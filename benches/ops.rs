@@ -19,7 +19,6 @@ use geochips::{Crs, GeoTransform};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 const CHIPS: usize = 32;
-const BANDS: usize = 4;
 const SIZE: u32 = 256;
 
 fn input() -> Spec {

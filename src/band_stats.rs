@@ -242,7 +242,7 @@ impl Accumulator {
                     mean,
                     std: (squares / count as f64).sqrt(),
                     min: bins().next().map_or(f64::NAN, |b| b.0),
-                    max: bins().last().map_or(f64::NAN, |b| b.0),
+                    max: bins().next_back().map_or(f64::NAN, |b| b.0),
                     percentiles: percentiles
                         .iter()
                         .map(|&p| (p, percentile(count as usize, p, nth)))

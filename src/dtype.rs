@@ -160,7 +160,11 @@ fn f32_round_to_odd(x: f64) -> f32 {
     }
     // `r` is even and inexact: step one ulp towards `x` (away from zero when `|r| < |x|`).
     let away = (r as f64).abs() < x.abs();
-    let magnitude = if away { r.abs().to_bits() + 1 } else { r.abs().to_bits() - 1 };
+    let magnitude = if away {
+        r.abs().to_bits() + 1
+    } else {
+        r.abs().to_bits() - 1
+    };
     f32::from_bits(magnitude | (x.is_sign_negative() as u32) << 31)
 }
 

@@ -5,7 +5,7 @@
 /// from the upper neighbour when the weight is at least one half).
 pub(crate) fn percentile(n: usize, p: f64, mut nth: impl FnMut(usize) -> f64) -> f64 {
     let q = p / 100.0;
-    let virtual_index = n as f64 * q + (1.0 + q * -1.0) - 1.0;
+    let virtual_index = n as f64 * q + (1.0 - q) - 1.0;
     let last = (n - 1) as f64;
     if virtual_index >= last {
         return nth(n - 1);
