@@ -19,7 +19,7 @@ use crate::ops::{BandMeta, ChipMut, Context, Pipeline, Spec, bytes_of};
 pub(crate) struct LoaderOps {
     pipeline: Pipeline,
     /// Per catalog item: its bands' metadata (nodata, GDAL scale and offset), from the COG headers its first
-    /// chip opened.
+    /// chip opened. A mosaicked chip gets its slice's item's.
     meta: Vec<OnceLock<Vec<BandMeta>>>,
     /// Staging batches not in use.
     staging: Mutex<Vec<Staging>>,
@@ -194,7 +194,8 @@ impl LoaderOps {
             .iter()
             .map(BandMeta::named)
             .collect();
-        for part in &plan.parts {
+        // The slice's own item (source 0): a mosaic's other items lend pixels, not metadata.
+        for part in plan.parts.iter().filter(|p| p.source == 0) {
             let Dest::Image(first) = part.dest else {
                 continue;
             };
