@@ -3,12 +3,14 @@
 //! (the pasted layout, reused across batches) into the slot, sized from the ops' output spec.
 
 use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 use geochips_samplers::GeoSlice;
 use rayon::prelude::*;
 
 use super::assemble::{Filled, Gathered};
 use super::plan::{ChipPlan, Dest};
+use super::stats::Counters;
 use super::{ChipBytes, Shared};
 use crate::error::Result;
 use crate::grid::GeoTransform;
@@ -114,6 +116,7 @@ impl LoaderOps {
             let filled = gathered.paste(shared, image, valid, labels);
             let places = split(shared.chip_bytes(), image, valid, labels);
             return self.run(
+                &shared.counters,
                 filled,
                 &chips,
                 places.into_iter().map(|p| (None, p)).collect(),
@@ -127,6 +130,7 @@ impl LoaderOps {
         let sources = split(pasted, s_image, s_valid, s_labels);
         let places = split(shared.chip_bytes(), image, valid, labels);
         let filled = self.run(
+            &shared.counters,
             filled,
             &chips,
             sources.into_iter().map(Some).zip(places).collect(),
@@ -139,10 +143,12 @@ impl LoaderOps {
     /// staging chip; `None`: in place) into `places[p].1`, `p` its slot position.
     fn run(
         &self,
+        counters: &Counters,
         mut filled: Filled,
         chips: &[(usize, GeoSlice)],
         places: Vec<(Option<ChipMut<'_>>, ChipMut<'_>)>,
     ) -> Filled {
+        let start = Instant::now();
         let (seed, epoch) = *self.draws.lock().unwrap_or_else(|e| e.into_inner());
         let mut places: Vec<Option<_>> = places.into_iter().map(Some).collect();
         let jobs: Vec<_> = filled
@@ -170,6 +176,7 @@ impl LoaderOps {
         for (k, result) in done {
             filled[k] = result;
         }
+        Counters::time(&counters.ops_ns, start.elapsed());
         filled
     }
 

@@ -245,7 +245,7 @@ impl PyLoader {
     }
 
     /// The loader's counters so far, as a dict (chips, batches, skipped, bytes_fetched, requests, cache_hits,
-    /// blocks_decoded, and seconds spent fetching, decoding and waiting).
+    /// blocks_decoded, and seconds spent fetching, decoding, in ops and waiting).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.lock().stats();
         let d = PyDict::new(py);
@@ -258,6 +258,7 @@ impl PyLoader {
         d.set_item("blocks_decoded", s.blocks_decoded)?;
         d.set_item("fetch_seconds", s.fetch_seconds)?;
         d.set_item("decode_seconds", s.decode_seconds)?;
+        d.set_item("ops_seconds", s.ops_seconds)?;
         d.set_item("wait_slot_seconds", s.wait_slot_seconds)?;
         d.set_item("wait_consumer_seconds", s.wait_consumer_seconds)?;
         d.set_item("consumer_wait_seconds", s.consumer_wait_seconds)?;

@@ -492,6 +492,7 @@ def test_loader_ops_equal_ops_applied_to_the_loader_batches(catalog, name):
         assert [tuple(t) for t in b.transforms] == [tuple(t) for t in want["transforms"]]
         count += len(a)
     assert count == 20
+    assert with_ops.stats()["ops_seconds"] > 0 and plain.stats()["ops_seconds"] == 0
 
 
 def test_loader_refuses_ops_that_do_not_fit_its_chips(catalog):
