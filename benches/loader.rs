@@ -2,7 +2,9 @@
 //! request: random 256² chips (4 bands uint16, batches of 32, no tile cache so every chip decodes its tiles)
 //! from the demo dataset. Runs the two interleaved, 3 rounds, and prints the medians, requests per chip and
 //! the remote/local ratio. `cargo bench --bench loader`; `GEOCHIPS_BENCH_CHIPS` sets chips per run and
-//! `GEOCHIPS_BENCH_PREFETCH` batches in flight (default: the loader's).
+//! `GEOCHIPS_BENCH_PREFETCH` batches in flight (default: the loader's). With `GEOCHIPS_BENCH_OPS=1` it runs
+//! local files without and with a typical op pipeline (Normalize + Cast f32 + RandomFlip) instead, interleaved
+//! the same way, and prints what the ops cost.
 
 #[path = "support/range_server.rs"]
 mod range_server;
@@ -11,6 +13,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use geochips::demo::DemoDataset;
+use geochips::dtype::DataType;
+use geochips::ops::{Cast, Normalize, RandomFlip, Sequential};
 use geochips::samplers::{ChipSize, RandomOptions, RandomSampler};
 use geochips::{BuildOptions, Catalog, Loader, LoaderConfig, runtime};
 use range_server::RangeServer;
@@ -23,7 +27,7 @@ struct Run {
     bytes: u64,
 }
 
-fn run(hrefs: &[String], chips: u64, seed: u64) -> Run {
+fn run(hrefs: &[String], chips: u64, seed: u64, ops: Option<Sequential>) -> Run {
     let (catalog, report) =
         runtime::block_on(Catalog::build(hrefs, &BuildOptions::default())).expect("catalog");
     assert!(report.failures.is_empty(), "{report:?}");
@@ -36,6 +40,7 @@ fn run(hrefs: &[String], chips: u64, seed: u64) -> Run {
     let sampler = RandomSampler::new(&catalog.footprints(), options).expect("sampler");
     let mut config = LoaderConfig::new(256, 256);
     config.tile_cache_bytes = 0;
+    config.ops = ops;
     config.prefetch = env("GEOCHIPS_BENCH_PREFETCH", config.prefetch as u64) as usize;
     let mut loader = Loader::new(std::sync::Arc::new(catalog), sampler, config).expect("loader");
     let start = Instant::now();
@@ -87,11 +92,15 @@ fn main() {
             )
         })
         .collect();
+    if env("GEOCHIPS_BENCH_OPS", 0) != 0 {
+        compare_ops(&local, chips);
+        return;
+    }
     let (mut l, mut r) = (Vec::new(), Vec::new());
     for round in 0..3 {
-        let a = run(&local, chips, round);
+        let a = run(&local, chips, round, None);
         let served = server.requests.load(Ordering::Relaxed);
-        let b = run(&remote, chips, round);
+        let b = run(&remote, chips, round, None);
         let served = server.requests.load(Ordering::Relaxed) - served;
         println!(
             "round {round}: local {:.0} chips/s | HTTP +20 ms {:.0} chips/s, {:.2} requests/chip served \
@@ -109,5 +118,29 @@ fn main() {
     println!(
         "median of 3: local {l:.0} chips/s, HTTP +20 ms {r:.0} chips/s, ratio {:.2}",
         r / l
+    );
+}
+
+/// Local files without and with Normalize + Cast f32 + RandomFlip, interleaved, 3 rounds.
+fn compare_ops(local: &[String], chips: u64) {
+    let ops = Sequential::default()
+        .then(Normalize::new(
+            vec![1200.0, 1100.0, 1000.0, 2500.0],
+            vec![400.0, 380.0, 420.0, 900.0],
+        ))
+        .then(Cast::new(DataType::F32))
+        .then(RandomFlip::default());
+    let (mut plain, mut with) = (Vec::new(), Vec::new());
+    for round in 0..3 {
+        let a = run(local, chips, round, None).chips_per_second;
+        let b = run(local, chips, round, Some(ops.clone())).chips_per_second;
+        println!("round {round}: without ops {a:.0} chips/s | with ops {b:.0} chips/s");
+        plain.push(a);
+        with.push(b);
+    }
+    let (a, b) = (median(plain), median(with));
+    println!(
+        "median of 3: without ops {a:.0} chips/s, with ops {b:.0} chips/s ({:+.1}%)",
+        100.0 * (b / a - 1.0)
     );
 }

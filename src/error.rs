@@ -98,6 +98,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// An op cannot take the chips it is given (a band it needs is missing, a parameter out of range), or an
+    /// op config does not parse.
+    #[error("op {op}: {reason}")]
+    Op {
+        /// The op (its config name, with the parameter where one is at fault).
+        op: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A catalog source or file could not be used: a malformed STAC or GeoParquet file, an item whose
     /// assets disagree, a bad option.
     #[error("{path}: {reason}")]

@@ -24,6 +24,7 @@
     rustdoc::broken_intra_doc_links
 )]
 
+pub mod band_stats;
 pub mod catalog;
 pub mod cog;
 pub mod crs;
@@ -32,6 +33,7 @@ pub mod dtype;
 pub mod error;
 pub mod grid;
 pub mod loader;
+pub mod ops;
 mod pool;
 pub mod ring;
 pub mod runtime;

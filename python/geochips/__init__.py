@@ -1,8 +1,10 @@
 """geochips: image chips from Cloud-Optimized GeoTIFFs, fast, for machine-learning training.
 
 ``Catalog`` indexes COGs; ``RandomSampler`` / ``GridSampler`` draw ``GeoSlice`` chips over it; ``Loader``
-reads them into ``Batch`` objects whose ``image`` and ``mask`` export through DLPack without a copy. The torch
-wrappers live in ``geochips.torch`` (imported on demand, so torch is not needed otherwise).
+reads them into ``Batch`` objects whose ``image`` and ``mask`` export through DLPack without a copy. Ops
+(normalisation, indices, cloud masks, augmentations) live in ``geochips.ops`` and run inside the loader
+(``Loader(..., ops=...)``). The torch wrappers live in ``geochips.torch`` (imported on demand, so torch is not
+needed otherwise).
 """
 
 from geochips._geochips import (

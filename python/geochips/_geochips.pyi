@@ -7,6 +7,8 @@ from typing import Literal
 import numpy as np
 from typing_extensions import TypeAlias
 
+from geochips.ops import Op, Sequential
+
 class GeochipsError(Exception):
     """Any error geochips raises: the message names the href and what failed."""
 
@@ -287,8 +289,10 @@ class Loader:
         fill: float | None = None,
         on_error: Literal["raise", "skip"] = "raise",
         ordered: bool = True,
+        ops: Sequential | Sequence[Op] | Ops | None = None,
     ) -> None:
-        """A loader of a copy of ``sampler`` (its state and shard as they are) over ``catalog``."""
+        """A loader of a copy of ``sampler`` (its state and shard as they are) over ``catalog``; ``ops`` run on
+        each chip on the decode threads (the batches hold their output: ``dtype``, ``channels`` follow)."""
     def __iter__(self) -> Loader: ...
     def __next__(self) -> Batch:
         """The next batch (the GIL is released while it waits); StopIteration at the end of the epoch."""
@@ -321,3 +325,53 @@ class ChipReader:
         """A reader of ``size`` chips, up to ``batch_size`` per ``read``."""
     def read(self, slices: Sequence[GeoSlice]) -> Batch:
         """Read ``slices`` (1 to ``batch_size``, each of the reader's size) into one Batch, in order."""
+
+class Ops:
+    """A checked sequence of ops (the Rust side of ``geochips.ops.Sequential``)."""
+
+    def __init__(self, config: str) -> None:
+        """The ops of a JSON config: a list of ``{"op": name, ...}``."""
+    @staticmethod
+    def from_yaml(config: str) -> Ops:
+        """The ops of a YAML config."""
+    def to_json(self) -> str: ...
+    def to_yaml(self) -> str: ...
+    def output(
+        self, dtype: str, bands: Sequence[str], size: tuple[int, int]
+    ) -> tuple[str, list[str], tuple[int, int]]:
+        """``(dtype, bands, (width, height))`` of the chips the ops make of such chips."""
+    def apply(
+        self,
+        image: np.ndarray,
+        dtype: str,
+        shape: tuple[int, int, int, int],
+        bands: Sequence[str],
+        *,
+        valid: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        labels_dtype: str | None = None,
+        seed: int = 0,
+        epoch: int = 0,
+        indices: Sequence[int] | None = None,
+        transforms: Sequence[tuple[float, float, float, float, float, float]] | None = None,
+        crs: int | None = None,
+        meta: Sequence[tuple[str, float | None, float, float]] | None = None,
+    ) -> tuple[
+        np.ndarray,
+        np.ndarray,
+        np.ndarray | None,
+        tuple[str, list[str], tuple[int, int]],
+        list[tuple[float, float, float, float, float, float]],
+    ]:
+        """Apply to a batch given as uint8 bytes; see ``geochips.ops.Sequential.__call__``."""
+
+def band_stats(
+    catalog: Catalog,
+    size: tuple[int, int],
+    *,
+    chips: int = 1000,
+    seed: int = 0,
+    bands: Sequence[str] | None = None,
+    percentiles: Sequence[float] | None = None,
+) -> str:
+    """Band statistics as JSON; see ``geochips.ops.band_stats``."""

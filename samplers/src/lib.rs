@@ -78,6 +78,7 @@ pub use options::{ChipSize, Edge, Weighting};
 pub use polygon::Polygon;
 pub use prechipped::PreChipped;
 pub use random::{RandomOptions, RandomSampler};
+pub use rng::{RngKey, SliceRng};
 pub use sampler::{Sampler, SamplerState, Shard};
 pub use slice::{Footprint, GeoSlice};
 pub use timeseries::{TimeSeriesOptions, TimeSeriesSampler};

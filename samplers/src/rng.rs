@@ -1,5 +1,6 @@
 //! Counter-based randomness: the random numbers of slice `i` are a pure function of `(seed, epoch, stream, i)`,
-//! so any slice can be drawn without drawing the ones before it (sharding and resuming are O(1)).
+//! so any slice can be drawn without drawing the ones before it (sharding and resuming are O(1)). Public so
+//! the seeded augmentations of `geochips::ops` draw per chip the same way.
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -12,18 +13,18 @@ pub(crate) fn mix(mut z: u64) -> u64 {
 
 /// The hashed prefix `(seed, epoch, stream)`; [`RngKey::at`] finishes it with a slice (or group) number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RngKey(u64);
+pub struct RngKey(u64);
 
 impl RngKey {
     /// The key of one random stream of one epoch. Different streams of a sampler never share numbers.
-    pub(crate) fn new(seed: u64, epoch: u64, stream: u64) -> RngKey {
+    pub fn new(seed: u64, epoch: u64, stream: u64) -> RngKey {
         let h = mix(seed.wrapping_add(GOLDEN));
         let h = mix(h ^ mix(epoch.wrapping_add(0x632B_E59B_D9B4_E019)));
         RngKey(mix(h ^ mix(stream.wrapping_add(0x8CB9_2BA7_2F3D_8DD7))))
     }
 
     /// The generator of number `index` in this stream.
-    pub(crate) fn at(self, index: u64) -> SliceRng {
+    pub fn at(self, index: u64) -> SliceRng {
         SliceRng {
             state: mix(self.0 ^ mix(index.wrapping_add(GOLDEN))),
         }
@@ -32,21 +33,21 @@ impl RngKey {
 
 /// A small SplitMix64 generator, seeded per slice by [`RngKey::at`].
 #[derive(Debug, Clone)]
-pub(crate) struct SliceRng {
+pub struct SliceRng {
     state: u64,
 }
 
 impl SliceRng {
     /// The next 64 random bits.
     #[inline]
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GOLDEN);
         mix(self.state)
     }
 
     /// A number in `0..n` (`n > 0`), by Lemire's multiply-shift (bias below 2^-32 for `n < 2^32`).
     #[inline]
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         ((self.next_u64() as u128 * n as u128) >> 64) as u64
     }
 }

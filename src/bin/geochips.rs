@@ -1,5 +1,6 @@
 //! The `geochips` command: `info` describes a GeoTIFF as gdalinfo would, `catalog` builds a GeoParquet
-//! catalog from COG headers, `demo` builds a small dataset and streams random chips out of it.
+//! catalog from COG headers, `stats` measures band statistics over a seeded sample of chips, `demo` builds a
+//! small dataset and streams random chips out of it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,8 +9,10 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
 use geochips::Cog;
+use geochips::band_stats::{BandStats, StatsOptions};
 use geochips::catalog::{BuildOptions, Catalog};
 use geochips::demo::{DemoDataset, random_chips};
+use geochips::ops::Sequential;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -53,6 +56,31 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Band statistics (count, mean, std, min, max, percentiles) over the valid pixels of a seeded sample of
+    /// random chips, and the `normalize` op they give (a line for an ops config).
+    Stats {
+        /// A catalog written by `geochips catalog` (.parquet), or sources to build one from (as `catalog`).
+        #[arg(required = true)]
+        sources: Vec<String>,
+        /// Chip width and height in pixels.
+        #[arg(long, default_value_t = 256)]
+        size: u32,
+        /// Chips to sample.
+        #[arg(long, default_value_t = 1000)]
+        chips: u64,
+        /// Seed of the chip positions.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Band names to read (comma-separated; default: every band).
+        #[arg(long, value_delimiter = ',')]
+        bands: Option<Vec<String>>,
+        /// Percentiles to compute (comma-separated).
+        #[arg(long, value_delimiter = ',', default_values_t = geochips::band_stats::DEFAULT_PERCENTILES)]
+        percentiles: Vec<f64>,
+        /// Print the statistics as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Build a small seeded COG dataset (once) and stream random chips out of it, printing chips/s.
     Demo {
         /// Where the dataset lives (default: ~/.cache/geochips/demo).
@@ -93,6 +121,24 @@ async fn main() -> ExitCode {
                 ..BuildOptions::default()
             };
             catalog(&sources, &output, options).await
+        }
+        Command::Stats {
+            sources,
+            size,
+            chips,
+            seed,
+            bands,
+            percentiles,
+            json,
+        } => {
+            let options = StatsOptions {
+                size: (size, size),
+                chips,
+                seed,
+                bands,
+                percentiles,
+            };
+            stats(&sources, options, json).await
         }
         Command::Demo {
             dir,
@@ -137,6 +183,52 @@ async fn catalog(
         report.failures.len(),
         report.skipped,
         output.display()
+    );
+    Ok(())
+}
+
+async fn stats(
+    sources: &[String],
+    options: StatsOptions,
+    json: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let catalog = match sources {
+        [one] if one.ends_with(".parquet") => Catalog::open(one)?,
+        _ => {
+            let (catalog, report) = Catalog::build(sources, &BuildOptions::default()).await?;
+            for failure in &report.failures {
+                eprintln!("left out: {failure}");
+            }
+            catalog
+        }
+    };
+    let catalog = Arc::new(catalog);
+    let stats = tokio::task::spawn_blocking(move || BandStats::sample(catalog, &options)).await??;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+        return Ok(());
+    }
+    println!("{} chips", stats.chips);
+    for band in &stats.bands {
+        let percentiles: Vec<String> = band
+            .percentiles
+            .iter()
+            .map(|(p, v)| format!("p{p}={v}"))
+            .collect();
+        println!(
+            "{}: count={} mean={} std={} min={} max={} {}",
+            band.name,
+            band.count,
+            band.mean,
+            band.std,
+            band.min,
+            band.max,
+            percentiles.join(" ")
+        );
+    }
+    println!(
+        "normalize op: {}",
+        Sequential::new([stats.normalize().into()]).to_json()?
     );
     Ok(())
 }

@@ -49,6 +49,8 @@ pub(crate) type Filled = Vec<Result<GeoTransform>>;
 /// until it is decoded.
 pub(crate) struct Gathered {
     chips: Vec<Result<ChipPlan>>,
+    /// Each chip's slice.
+    slices: Vec<GeoSlice>,
     /// Slot position of each chip.
     positions: Vec<usize>,
     index: HashMap<BlockKey, usize>,
@@ -102,6 +104,7 @@ pub(crate) async fn gather(
     }
     let mut gathered = Gathered {
         chips,
+        slices: slices.to_vec(),
         positions: positions.to_vec(),
         index,
         fetched: vec![None; needs.len()],
@@ -129,7 +132,10 @@ pub(crate) async fn fill(
         gathered.decode(&shared);
         let (image, mask) = slot.parts_mut();
         let (valid, labels) = mask.split_at_mut(shared.labels_offset());
-        let filled = gathered.paste(&shared, image, valid, labels);
+        let filled = match &shared.ops {
+            Some(ops) => ops.paste(&shared, gathered, image, valid, labels),
+            None => gathered.paste(&shared, image, valid, labels),
+        };
         (slot, filled)
     })
     .await
@@ -157,6 +163,17 @@ async fn plan_one(shared: &Shared, slice: GeoSlice) -> Result<ChipPlan> {
 }
 
 impl Gathered {
+    /// Each chip's slot position, slice and plan (`None` where planning failed), in chip order.
+    pub(crate) fn planned(&self) -> impl Iterator<Item = (usize, &GeoSlice, Option<&ChipPlan>)> {
+        let plans = self.chips.iter().map(|c| c.as_ref().ok());
+        self.positions
+            .iter()
+            .copied()
+            .zip(&self.slices)
+            .zip(plans)
+            .map(|((p, s), c)| (p, s, c))
+    }
+
     /// Fetch the blocks not found decoded, after reserving their bytes when `turn` comes. A COG whose fetch
     /// fails leaves its error for its blocks.
     async fn fetch(&mut self, shared: &Shared, turn: Option<Turn>) {
@@ -293,7 +310,7 @@ async fn on_pool<T: Send + 'static>(
 impl Gathered {
     /// Paste every planned chip into its place (chip `k` at slot position `positions[k]`) in parallel, then
     /// recycle the decoded blocks; returns each chip's transform or error, in chip order.
-    fn paste(
+    pub(crate) fn paste(
         self,
         shared: &Shared,
         image: &mut [u8],
@@ -309,7 +326,7 @@ impl Gathered {
             errors,
             ..
         } = self;
-        let bytes = shared.chip_bytes();
+        let bytes = shared.pasted_bytes();
         let mut images: Vec<Option<&mut [u8]>> =
             image.chunks_exact_mut(bytes.image).map(Some).collect();
         let mut valids: Vec<Option<&mut [u8]>> =

@@ -2,6 +2,7 @@
 
 use super::Mosaic;
 use crate::dtype::DataType;
+use crate::ops::Sequential;
 
 /// What to do when a chip cannot be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,6 +36,9 @@ pub struct LoaderConfig {
     pub chip_size: (u32, u32),
     /// Sample type of the batch image; `None`: the assets' own type (casting costs a copy per chip).
     pub dtype: Option<DataType>,
+    /// Ops run on each chip after it is pasted, on the decode pool, before the batch is handed out (the ring
+    /// slots hold their output); `None`: the chips as read.
+    pub ops: Option<Sequential>,
     /// Chips per batch.
     pub batch_size: usize,
     /// Batches being planned and fetched ahead of the consumer (their stored bytes count against
@@ -69,6 +73,7 @@ impl LoaderConfig {
             mosaic: Mosaic::default(),
             chip_size: (width, height),
             dtype: None,
+            ops: None,
             batch_size: 32,
             prefetch: 16,
             ring_slots: 4,

@@ -11,6 +11,7 @@ mod assemble;
 mod batch;
 mod config;
 mod mosaic;
+mod ops;
 mod plan;
 mod produce;
 mod stats;
@@ -32,7 +33,9 @@ use crate::catalog::Catalog;
 use crate::cog::HeaderCache;
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
+use crate::ops::Spec;
 use crate::ring::Ring;
+use ops::LoaderOps;
 use plan::{Group, find_band, layout};
 use produce::Run;
 use stats::Counters;
@@ -51,6 +54,9 @@ pub(crate) struct Shared {
     labels: Vec<Option<(usize, usize)>>,
     /// The labels' sample type.
     label_dtype: Option<DataType>,
+    /// The chips in the ring slots: the ops' output (the pasted chips when there are no ops).
+    spec: Spec,
+    ops: Option<LoaderOps>,
     headers: HeaderCache,
     tiles: TileCache,
     counters: Counters,
@@ -135,8 +141,17 @@ impl Shared {
         }
     }
 
-    /// Bytes of one chip's image, validity mask and labels in a slot.
+    /// Bytes of one chip's image, validity mask and labels in a slot (the ops' output).
     fn chip_bytes(&self) -> ChipBytes {
+        ChipBytes {
+            image: self.spec.image_bytes(),
+            valid: self.spec.pixels(),
+            labels: self.spec.labels_bytes(),
+        }
+    }
+
+    /// Bytes of one chip's image, validity mask and labels as pasted (before the ops).
+    fn pasted_bytes(&self) -> ChipBytes {
         let (w, h) = self.config.chip_size;
         let plane = w as usize * h as usize;
         ChipBytes {
@@ -183,8 +198,7 @@ impl std::fmt::Debug for Loader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Loader")
             .field("config", &self.shared.config)
-            .field("channels", &self.shared.channels)
-            .field("dtype", &self.shared.dtype)
+            .field("spec", &self.shared.spec)
             .finish_non_exhaustive()
     }
 }
@@ -273,6 +287,20 @@ impl Loader {
                 reason,
             });
         }
+        let names = layouts[0].iter().flat_map(|g| {
+            let asset = &first.assets[g.asset];
+            g.bands.iter().map(|&b| asset.bands[b].clone())
+        });
+        let (w, h) = config.chip_size;
+        let pasted = Spec {
+            labels: label_dtype,
+            ..Spec::new(config.dtype.unwrap_or(source), names.collect(), w, h)
+        };
+        let ops = match &config.ops {
+            Some(ops) => Some(LoaderOps::new(ops.pipeline(pasted.clone())?, catalog.len())),
+            None => None,
+        };
+        let spec = ops.as_ref().map_or(pasted, |o| o.output().clone());
         let requests_limit = config.max_requests.clamp(1, Semaphore::MAX_PERMITS) as u32;
         let kib_limit = config.max_bytes.div_ceil(1024).clamp(1, u32::MAX as u64) as u32;
         let shared = Shared {
@@ -281,6 +309,8 @@ impl Loader {
             layouts,
             labels,
             label_dtype,
+            spec,
+            ops,
             headers: HeaderCache::default(),
             tiles: TileCache::new(config.tile_cache_bytes),
             counters: Counters::default(),
@@ -327,14 +357,19 @@ impl Loader {
         self.shared.counters.snapshot()
     }
 
-    /// Channels per chip.
+    /// Channels per chip (after the ops).
     pub fn channels(&self) -> usize {
-        self.shared.channels
+        self.shared.spec.bands.len()
     }
 
-    /// The batch image sample type.
+    /// The batch image sample type (after the ops).
     pub fn dtype(&self) -> DataType {
-        self.shared.dtype
+        self.shared.spec.dtype
+    }
+
+    /// What the batches hold per chip, after the ops: sample type, band names, size, labels type.
+    pub fn spec(&self) -> &Spec {
+        &self.shared.spec
     }
 
     /// Whether the ring's slots are pinned host memory (`None` before the first batch made the ring).
@@ -371,6 +406,12 @@ impl Loader {
                 ring
             }
         };
+        if self.run.is_none()
+            && let Some(ops) = &self.shared.ops
+        {
+            let state = self.lock_sampler().state();
+            ops.start(state.seed, state.epoch);
+        }
         self.run
             .get_or_insert_with(|| Run::start(self.shared.clone(), self.sampler.clone(), ring))
     }

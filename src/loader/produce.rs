@@ -334,14 +334,19 @@ impl Job {
             }
         }
         let slices: Vec<GeoSlice> = keep.iter().map(|&p| slices[p]).collect();
-        let (w, h) = shared.config.chip_size;
+        let spec = &shared.spec;
         Batch {
             lease: slot.freeze(),
             index: self.index,
-            dtype: shared.dtype,
+            dtype: spec.dtype,
             label_dtype: shared.label_dtype,
             labels_offset: shared.labels_offset(),
-            shape: [slices.len(), shared.channels, h as usize, w as usize],
+            shape: [
+                slices.len(),
+                spec.bands.len(),
+                spec.height as usize,
+                spec.width as usize,
+            ],
             items: slices
                 .iter()
                 .map(|s| shared.catalog.items()[s.item].id.clone())

@@ -24,7 +24,7 @@ pub struct LoaderStats {
     pub fetch_seconds: f64,
     /// Seconds spent decoding and pasting (summed over batches).
     pub decode_seconds: f64,
-    /// Seconds spent in ops (none yet: the operators issue).
+    /// Seconds spent running the ops on pasted chips (summed over batches).
     pub ops_seconds: f64,
     /// Seconds the producer waited for a free ring slot.
     pub wait_slot_seconds: f64,
@@ -46,6 +46,7 @@ pub(crate) struct Counters {
     pub(crate) blocks_decoded: AtomicU64,
     pub(crate) fetch_ns: AtomicU64,
     pub(crate) decode_ns: AtomicU64,
+    pub(crate) ops_ns: AtomicU64,
     pub(crate) wait_slot_ns: AtomicU64,
     pub(crate) wait_consumer_ns: AtomicU64,
     pub(crate) consumer_wait_ns: AtomicU64,
@@ -75,7 +76,7 @@ impl Counters {
             blocks_decoded: self.blocks_decoded.load(Relaxed),
             fetch_seconds: secs(&self.fetch_ns),
             decode_seconds: secs(&self.decode_ns),
-            ops_seconds: 0.0,
+            ops_seconds: secs(&self.ops_ns),
             wait_slot_seconds: secs(&self.wait_slot_ns),
             wait_consumer_seconds: secs(&self.wait_consumer_ns),
             consumer_wait_seconds: secs(&self.consumer_wait_ns),

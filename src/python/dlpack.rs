@@ -26,7 +26,7 @@ struct DLDevice {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 struct DLDataType {
-    /// kDLInt 0, kDLUInt 1, kDLFloat 2.
+    /// kDLInt 0, kDLUInt 1, kDLFloat 2, kDLBfloat 4.
     code: u8,
     bits: u8,
     lanes: u16,
@@ -109,7 +109,8 @@ fn dl_dtype(d: DataType) -> DLDataType {
     let code = match d {
         DataType::I8 | DataType::I16 | DataType::I32 => 0,
         DataType::U8 | DataType::U16 | DataType::U32 => 1,
-        DataType::F32 | DataType::F64 => 2,
+        DataType::F32 | DataType::F64 | DataType::F16 => 2,
+        DataType::BF16 => 4,
     };
     DLDataType {
         code,

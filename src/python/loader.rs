@@ -84,12 +84,13 @@ impl PyLoader {
     /// at least 2); ``max_requests``/``max_bytes`` in
     /// flight; ``tile_cache_bytes`` of decoded tiles; ``decode_threads`` (None: one per core); ``fill`` where
     /// pixels are invalid (None: nodata, else 0); ``on_error`` "raise" or "skip"; ``ordered`` batches in
-    /// sampler order (else as they complete).
+    /// sampler order (else as they complete); ``ops``: a ``geochips.ops.Sequential`` (or a list of ops) run on
+    /// each chip on the decode threads (the batches hold their output).
     #[new]
     #[pyo3(signature = (
         catalog, sampler, *, size=None, bands=None, labels=None, mosaic="newest", batch_size=32, dtype=None, prefetch=None, ring_slots=None,
         max_requests=256, max_bytes=256 << 20, tile_cache_bytes=256 << 20, decode_threads=None, fill=None,
-        on_error="raise", ordered=true,
+        on_error="raise", ordered=true, ops=None,
     ))]
     #[allow(clippy::too_many_arguments)] // the Python signature
     fn new(
@@ -110,6 +111,7 @@ impl PyLoader {
         fill: Option<f64>,
         on_error: &str,
         ordered: bool,
+        ops: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let sampler = samplers::extract(sampler)?;
         let size = match size {
@@ -150,6 +152,7 @@ impl PyLoader {
         config.mosaic = parse_mosaic(mosaic)?;
         config.batch_size = batch_size;
         config.dtype = dtype.map(parse_dtype).transpose()?;
+        config.ops = ops.map(super::ops::extract).transpose()?;
         config.prefetch = prefetch.unwrap_or(config.prefetch);
         config.ring_slots = ring_slots.unwrap_or(config.ring_slots);
         config.max_requests = max_requests;
@@ -242,7 +245,7 @@ impl PyLoader {
     }
 
     /// The loader's counters so far, as a dict (chips, batches, skipped, bytes_fetched, requests, cache_hits,
-    /// blocks_decoded, and seconds spent fetching, decoding and waiting).
+    /// blocks_decoded, and seconds spent fetching, decoding, in ops and waiting).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.lock().stats();
         let d = PyDict::new(py);
@@ -255,6 +258,7 @@ impl PyLoader {
         d.set_item("blocks_decoded", s.blocks_decoded)?;
         d.set_item("fetch_seconds", s.fetch_seconds)?;
         d.set_item("decode_seconds", s.decode_seconds)?;
+        d.set_item("ops_seconds", s.ops_seconds)?;
         d.set_item("wait_slot_seconds", s.wait_slot_seconds)?;
         d.set_item("wait_consumer_seconds", s.wait_consumer_seconds)?;
         d.set_item("consumer_wait_seconds", s.consumer_wait_seconds)?;

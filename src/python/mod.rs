@@ -6,6 +6,7 @@ mod catalog;
 mod cog;
 mod dlpack;
 mod loader;
+mod ops;
 mod samplers;
 mod write;
 
@@ -31,6 +32,7 @@ fn _geochips(m: &Bound<'_, PyModule>) -> PyResult<()> {
     catalog::register(m)?;
     cog::register(m)?;
     loader::register(m)?;
+    ops::register(m)?;
     samplers::register(m)?;
     write::register(m)?;
     Ok(())

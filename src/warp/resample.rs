@@ -59,6 +59,14 @@ pub fn resample(
         DataType::I32 => run::<i32>(map, method, src, dst),
         DataType::F32 => run::<f32>(map, method, src, dst),
         DataType::F64 => run::<f64>(map, method, src, dst),
+        DataType::F16 | DataType::BF16 => {
+            return Err(Error::Warp {
+                reason: format!(
+                    "{} samples are not resampled (COGs read as float32)",
+                    src.dtype
+                ),
+            });
+        }
     }
     Ok(())
 }

@@ -157,7 +157,7 @@ pub(super) fn tiff_sample(dtype: DataType) -> (u16, u16) {
     let format = match dtype {
         DataType::U8 | DataType::U16 | DataType::U32 => 1,
         DataType::I8 | DataType::I16 | DataType::I32 => 2,
-        DataType::F32 | DataType::F64 => 3,
+        DataType::F32 | DataType::F64 | DataType::F16 | DataType::BF16 => 3,
     };
     (dtype.size() as u16 * 8, format)
 }

@@ -129,6 +129,9 @@ fn check_input(raster: &Raster<'_>, opts: &CogOptions) -> io::Result<()> {
     if bands == 0 || width == 0 || height == 0 {
         return invalid(format!("cannot write an empty image of {shape}"));
     }
+    if dtype == DataType::BF16 {
+        return invalid("TIFF has no bfloat16 samples: cast to float32 first".into());
+    }
     if u16::try_from(bands).is_err()
         || u32::try_from(width).is_err()
         || u32::try_from(height).is_err()

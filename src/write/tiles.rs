@@ -157,7 +157,7 @@ pub(super) fn difference_rows(tile: &mut [u8], dtype: DataType, row_samples: usi
                 .wrapping_sub(u32::from_ne_bytes(b))
                 .to_ne_bytes()
         }),
-        DataType::F32 | DataType::F64 => {}
+        DataType::F32 | DataType::F64 | DataType::F16 | DataType::BF16 => {}
     }
 }
 

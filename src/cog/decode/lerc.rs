@@ -83,5 +83,6 @@ pub(crate) fn decode(
         DataType::I32 => run!(i32, 0),
         DataType::F32 => run!(f32, f32::NAN),
         DataType::F64 => run!(f64, f64::NAN),
+        DataType::F16 | DataType::BF16 => return Err(format!("LERC: no {dtype} samples")),
     })
 }
