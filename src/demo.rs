@@ -86,6 +86,25 @@ impl DemoDataset {
             .collect()
     }
 
+    /// Write the scenes into `dir` (as [`DemoDataset::build`]) and return a catalog of them. Blocks; must not
+    /// be called from inside an async runtime.
+    pub fn catalog(&self, dir: &Path) -> Result<Catalog> {
+        let paths = self.build(dir).map_err(|e| Error::Catalog {
+            path: dir.display().to_string(),
+            reason: format!("writing the demo dataset: {e}"),
+        })?;
+        let hrefs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let options = BuildOptions::default();
+        let (catalog, report) = crate::runtime::block_on(Catalog::build(&hrefs, &options))?;
+        if let Some(failure) = report.failures.first() {
+            return Err(Error::Catalog {
+                path: failure.href.clone(),
+                reason: failure.reason.clone(),
+            });
+        }
+        Ok(catalog)
+    }
+
     /// Scene `i`'s grid: 10 m pixels in UTM zone 31N, scenes side by side.
     fn options(&self, i: usize) -> CogOptions {
         let x0 = 300_000.0 + (i * self.size) as f64 * 10.0;

@@ -36,7 +36,12 @@ mod pool;
 pub mod ring;
 pub mod runtime;
 mod tags;
+<<<<<<< HEAD
 pub mod warp;
+=======
+#[cfg(any(feature = "burn", feature = "candle"))]
+pub mod train;
+>>>>>>> 446ea57 (Rust training: burn (BurnLoader, BurnDataset + BurnBatcher) and candle (CandleBatches) adapters behind cargo features; ChipReader moved from the Python bindings into the loader; train_burn / train_candle examples and tests)
 pub mod write;
 
 #[cfg(feature = "python")]
@@ -51,5 +56,7 @@ pub use error::{Error, Result};
 pub use geochips_samplers as samplers;
 pub use geochips_samplers::{Bounds, Footprint, GeoSlice, Interval, Sampler, SamplerState, Shard};
 pub use grid::{GeoTransform, Window};
-pub use loader::{Batch, Labels, Loader, LoaderConfig, LoaderStats, Mosaic, OnError, Priority};
+pub use loader::{
+    Batch, ChipReader, Labels, Loader, LoaderConfig, LoaderStats, Mosaic, OnError, Priority,
+};
 pub use ring::{Lease, Ring, Slot};

@@ -13,6 +13,7 @@ mod config;
 mod mosaic;
 mod plan;
 mod produce;
+mod reader;
 mod stats;
 mod tile_cache;
 mod turn;
@@ -20,6 +21,7 @@ mod turn;
 pub use batch::{Batch, Sample};
 pub use config::{Labels, LoaderConfig, OnError};
 pub use mosaic::{Mosaic, Priority};
+pub use reader::ChipReader;
 pub use stats::LoaderStats;
 
 use std::sync::{Arc, Mutex};
