@@ -19,8 +19,8 @@ use geochips::train::burn::BurnLoader;
 #[path = "common/training.rs"]
 mod training;
 
-use training::CLASSES;
 pub use training::Options;
+use training::{CLASSES, Losses};
 
 /// Two 3x3 convolutions and a 1x1 head: per-pixel class scores.
 #[derive(Module, Debug)]
@@ -54,7 +54,7 @@ impl Segmenter {
 }
 
 /// Train for `options.steps` steps; returns the loss of every step.
-pub fn train(options: &Options) -> Result<Vec<f32>, Box<dyn std::error::Error>> {
+pub fn train(options: &Options) -> Losses {
     let (catalog, sampler, config) = options.data()?;
     let device = Device::flex().autodiff();
     device.seed(options.seed);

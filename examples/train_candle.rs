@@ -15,8 +15,8 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 #[path = "common/training.rs"]
 mod training;
 
-use training::CLASSES;
 pub use training::Options;
+use training::{CLASSES, Losses};
 
 /// Two 3x3 convolutions and a 1x1 head: per-pixel class scores.
 struct Segmenter {
@@ -67,7 +67,7 @@ impl Segmenter {
 }
 
 /// Train for `options.steps` steps; returns the loss of every step.
-pub fn train(options: &Options) -> Result<Vec<f32>, Box<dyn std::error::Error>> {
+pub fn train(options: &Options) -> Losses {
     let (catalog, sampler, config) = options.data()?;
     let mut loader = Loader::new(catalog, sampler, config)?;
 

@@ -8,6 +8,9 @@ use geochips::demo::DemoDataset;
 use geochips::samplers::{ChipSize, RandomOptions, RandomSampler};
 use geochips::{Catalog, LoaderConfig};
 
+/// Every step's loss, or why training stopped.
+pub type Losses = Result<Vec<f32>, Box<dyn std::error::Error>>;
+
 /// Classes of the segmentation target.
 pub const CLASSES: usize = 2;
 
@@ -81,7 +84,7 @@ impl Options {
 /// Print step, loss and chips/s since `start` every 10 steps and at the last.
 pub fn progress(options: &Options, losses: &[f32], chips: usize, start: Instant) {
     let step = losses.len();
-    if step % 10 == 0 || step == options.steps {
+    if step.is_multiple_of(10) || step == options.steps {
         println!(
             "step {step:4}  loss {:.4}  {:.0} chips/s",
             losses[step - 1],
@@ -91,9 +94,7 @@ pub fn progress(options: &Options, losses: &[f32], chips: usize, start: Instant)
 }
 
 /// Parse the command line, train, print the first and last loss.
-pub fn main_with(
-    train: fn(&Options) -> Result<Vec<f32>, Box<dyn std::error::Error>>,
-) -> Result<(), Box<dyn std::error::Error>> {
+pub fn main_with(train: fn(&Options) -> Losses) -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let losses = train(&Options::parse(&args)?)?;
     if let (Some(first), Some(last)) = (losses.first(), losses.last()) {
