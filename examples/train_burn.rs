@@ -70,7 +70,8 @@ pub fn train(options: &Options) -> Losses {
         let [b, _, h, w] = batch.image.dims();
         let scores = model.forward(batch.image);
         let scores = scores.permute([0, 2, 3, 1]).reshape([b * h * w, CLASSES]);
-        let loss = criterion.forward(scores, batch.mask.reshape([b * h * w]));
+        let labels = batch.mask.ok_or("the loader reads no labels")?;
+        let loss = criterion.forward(scores, labels.reshape([b * h * w]));
         losses.push(loss.clone().into_scalar::<f32>());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optimizer.step(1e-2, model, grads);

@@ -83,14 +83,17 @@ pub fn train(options: &Options) -> Losses {
     )?;
     let start = Instant::now();
     let (mut losses, mut chips) = (Vec::new(), 0);
-    for tensors in CandleBatches::new(&mut loader, Device::Cpu) {
-        let (image, mask) = tensors?;
-        let (b, _, h, w) = image.dims4()?;
-        let scores = model
-            .forward(&image)?
+    for batch in CandleBatches::new(&mut loader, Device::Cpu) {
+        let batch = batch?;
+        let (b, _, h, w) = batch.image.dims4()?;
+        let scores = model.forward(&batch.image)?;
+        let scores = scores
             .permute((0, 2, 3, 1))?
             .reshape((b * h * w, CLASSES))?;
-        let targets = mask.flatten_all()?.to_dtype(DType::U32)?;
+        let targets = batch
+            .mask
+            .ok_or("the loader reads no labels")?
+            .flatten_all()?;
         let loss = candle_nn::loss::cross_entropy(&scores, &targets)?;
         losses.push(loss.to_scalar::<f32>()?);
         optimizer.backward_step(&loss)?;

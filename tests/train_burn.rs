@@ -1,12 +1,13 @@
 //! The burn adapters against the bare loader: `BurnLoader` batches, its epochs and slices, and `BurnDataset`
-//! through burn's own `DataLoaderBuilder` hold exactly the loader's chips for the same seed; the
-//! `train_burn` example's loss goes down.
+//! through burn's own `DataLoaderBuilder` hold exactly the loader's chips (image, labels, validity) for the
+//! same seed; the `train_burn` example's loss goes down.
 
 mod adapters;
 mod common;
 
-use adapters::{CHIPS, Chips, Scratch, catalog, config, loader_chips, sampler};
+use adapters::{CHIPS, Chips, Data, Scratch};
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
+use burn::data::dataset::Dataset;
 use burn::tensor::Device;
 use geochips::train::burn::{BurnBatch, BurnBatcher, BurnDataset, BurnLoader};
 
@@ -19,44 +20,57 @@ fn burn_chips(batches: impl Iterator<Item = BurnBatch>) -> Chips {
     let mut chips = Chips::default();
     for batch in batches {
         let [b, _, h, w] = batch.image.dims();
-        assert_eq!(batch.mask.dims(), [b, h, w]);
+        assert_eq!(batch.valid.dims(), [b, h, w]);
         let image: Vec<f32> = batch
             .image
             .into_data()
             .convert::<f32>()
             .try_into_vec()
             .expect("f32");
-        let mask: Vec<i64> = batch
-            .mask
-            .into_data()
-            .convert::<i64>()
-            .try_into_vec()
-            .expect("i64");
-        chips.push(&image, &mask, &batch.slices);
+        let mask: Option<Vec<i64>> = batch.mask.map(|mask| {
+            assert_eq!(mask.dims(), [b, h, w]);
+            mask.into_data()
+                .convert::<i64>()
+                .try_into_vec()
+                .expect("i64")
+        });
+        let valid: Vec<bool> = batch.valid.into_data().try_into_vec().expect("bool");
+        let valid: Vec<u8> = valid.into_iter().map(u8::from).collect();
+        chips.push(&image, mask.as_deref(), &valid, &batch.slices);
     }
     chips
 }
 
+fn burn_loader(data: &Data) -> BurnLoader {
+    BurnLoader::new(
+        data.catalog.clone(),
+        data.sampler(),
+        data.config.clone(),
+        Device::flex(),
+    )
+    .expect("loader")
+}
+
 #[test]
 fn burn_loader_epochs_hold_the_loaders_chips() {
-    let dir = Scratch::new("burn-epochs");
-    let catalog = catalog(&dir);
-    let loader = BurnLoader::new(catalog.clone(), sampler(&catalog), config(), Device::flex())
-        .expect("loader");
-    assert_eq!(loader.num_items(), CHIPS as usize);
-    for epoch in 0..2 {
-        let got = burn_chips(loader.iter().map(|b| b.expect("batch")));
-        got.assert_same(&loader_chips(&catalog, epoch));
+    for data in [
+        Data::nodata("burn-epochs"),
+        Data::labelled("burn-epochs-labels"),
+    ] {
+        let loader = burn_loader(&data);
+        assert_eq!(loader.num_items(), CHIPS as usize);
+        for epoch in 0..2 {
+            let got = burn_chips(loader.iter().map(|b| b.expect("batch")));
+            got.assert_same(&data.loader_chips(epoch));
+        }
     }
 }
 
 #[test]
 fn burn_loader_slices_hold_their_part_of_the_epoch() {
-    let dir = Scratch::new("burn-slices");
-    let catalog = catalog(&dir);
-    let loader = BurnLoader::new(catalog.clone(), sampler(&catalog), config(), Device::flex())
-        .expect("loader");
-    let expected = loader_chips(&catalog, 0);
+    let data = Data::labelled("burn-slices");
+    let loader = burn_loader(&data);
+    let expected = data.loader_chips(0);
     for (start, end) in [(0, 13), (13, 36), (5, 6)] {
         let part = loader.slice(start, end).to_device(&Device::flex());
         assert_eq!(part.num_items(), end - start);
@@ -67,24 +81,27 @@ fn burn_loader_slices_hold_their_part_of_the_epoch() {
 
 #[test]
 fn burn_dataset_through_burns_data_loader_holds_the_loaders_chips() {
-    let dir = Scratch::new("burn-dataset");
-    let catalog = catalog(&dir);
-    let dataset = BurnDataset::new(catalog.clone(), sampler(&catalog), config()).expect("dataset");
-    let loader = DataLoaderBuilder::new(BurnBatcher)
-        .batch_size(8)
-        .num_workers(2)
-        .set_device(Device::flex())
-        .build(dataset);
-    let got = burn_chips(loader.iter().map(|b| b.expect("batch")));
-    got.assert_same(&loader_chips(&catalog, 0));
+    for data in [
+        Data::nodata("burn-dataset"),
+        Data::labelled("burn-dataset-labels"),
+    ] {
+        let dataset = BurnDataset::new(data.catalog.clone(), data.sampler(), data.config.clone())
+            .expect("dataset");
+        let loader = DataLoaderBuilder::new(BurnBatcher)
+            .batch_size(8)
+            .num_workers(2)
+            .set_device(Device::flex())
+            .build(dataset);
+        let got = burn_chips(loader.iter().map(|b| b.expect("batch")));
+        got.sorted().assert_same(&data.loader_chips(0));
+    }
 }
 
 #[test]
 fn burn_dataset_refuses_an_index_past_the_end() {
-    use burn::data::dataset::Dataset;
-    let dir = Scratch::new("burn-dataset-end");
-    let catalog = catalog(&dir);
-    let dataset = BurnDataset::new(catalog.clone(), sampler(&catalog), config()).expect("dataset");
+    let data = Data::nodata("burn-dataset-end");
+    let dataset = BurnDataset::new(data.catalog.clone(), data.sampler(), data.config.clone())
+        .expect("dataset");
     assert_eq!(dataset.len(), CHIPS as usize);
     let error = dataset
         .get(CHIPS as usize)

@@ -1,58 +1,66 @@
-//! The candle adapter against the bare loader: `CandleBatches` tensors hold exactly the loader's chips for the
-//! same seed, `f32` batches included; the `train_candle` example's loss goes down.
+//! The candle adapter against the bare loader: `CandleBatches` tensors hold exactly the loader's chips (image,
+//! labels, validity) for the same seed, `f32` images included; the `train_candle` example's loss goes down.
 
 mod adapters;
 mod common;
 
 use std::cell::RefCell;
 
-use adapters::{Chips, Scratch, catalog, config, loader_chips, sampler};
+use adapters::{Chips, Data, Scratch};
 use candle_core::{DType, Device};
+use geochips::DataType;
 use geochips::train::candle::CandleBatches;
-use geochips::{DataType, Loader};
 
 #[allow(dead_code)] // the example's `main`: the test calls its `train`
 #[path = "../examples/train_candle.rs"]
 mod train_candle;
 
-/// The chips of `loader`'s epoch through `CandleBatches`, read back from the tensors (each batch's slices
+/// The chips of `data`'s epoch 0 through `CandleBatches`, read back from the tensors (each batch's slices
 /// noted on its way into the adapter).
-fn candle_chips(loader: &mut Loader) -> Chips {
+fn candle_chips(data: &Data) -> Chips {
     let slices = RefCell::new(Vec::new());
-    let batches = loader.inspect(|batch| {
+    let batches = data.loader().inspect(|batch| {
         let batch = batch.as_ref().expect("batch");
         *slices.borrow_mut() = batch.slices().to_vec();
     });
     let mut chips = Chips::default();
-    for tensors in CandleBatches::new(batches, Device::Cpu) {
-        let (image, mask) = tensors.expect("tensors");
-        assert_eq!((image.dtype(), mask.dtype()), (DType::F32, DType::U8));
-        let (b, _, h, w) = image.dims4().expect("image [B, C, H, W]");
-        assert_eq!(mask.dims(), [b, h, w]);
-        let image: Vec<f32> = image.flatten_all().and_then(|t| t.to_vec1()).expect("f32");
-        let mask: Vec<u8> = mask.flatten_all().and_then(|t| t.to_vec1()).expect("u8");
-        let mask: Vec<i64> = mask.into_iter().map(i64::from).collect();
-        chips.push(&image, &mask, &slices.borrow());
+    for batch in CandleBatches::new(batches, Device::Cpu) {
+        let batch = batch.expect("tensors");
+        assert_eq!(
+            (batch.image.dtype(), batch.valid.dtype()),
+            (DType::F32, DType::U8)
+        );
+        let (b, _, h, w) = batch.image.dims4().expect("image [B, C, H, W]");
+        assert_eq!(batch.valid.dims(), [b, h, w]);
+        let flat = |t: &candle_core::Tensor| t.flatten_all().expect("flatten");
+        let image: Vec<f32> = flat(&batch.image).to_vec1().expect("f32");
+        let mask: Option<Vec<i64>> = batch.mask.map(|mask| {
+            assert_eq!((mask.dtype(), mask.dims()), (DType::U32, &[b, h, w][..]));
+            let mask: Vec<u32> = flat(&mask).to_vec1().expect("u32");
+            mask.into_iter().map(i64::from).collect()
+        });
+        let valid: Vec<u8> = flat(&batch.valid).to_vec1().expect("u8");
+        chips.push(&image, mask.as_deref(), &valid, &slices.borrow());
     }
     chips
 }
 
 #[test]
 fn candle_batches_hold_the_loaders_chips() {
-    let dir = Scratch::new("candle-batches");
-    let catalog = catalog(&dir);
-    let mut loader = Loader::new(catalog.clone(), sampler(&catalog), config()).expect("loader");
-    candle_chips(&mut loader).assert_same(&loader_chips(&catalog, 0));
+    for data in [
+        Data::nodata("candle-batches"),
+        Data::labelled("candle-labels"),
+    ] {
+        candle_chips(&data).assert_same(&data.loader_chips(0));
+    }
 }
 
 #[test]
 fn candle_batches_of_f32_images_hold_the_loaders_chips() {
-    let dir = Scratch::new("candle-f32");
-    let catalog = catalog(&dir);
-    let mut config = config();
-    config.dtype = Some(DataType::F32);
-    let mut loader = Loader::new(catalog.clone(), sampler(&catalog), config).expect("loader");
-    candle_chips(&mut loader).assert_same(&loader_chips(&catalog, 0));
+    let mut data = Data::labelled("candle-f32");
+    let expected = data.loader_chips(0);
+    data.config.dtype = Some(DataType::F32);
+    candle_chips(&data).assert_same(&expected);
 }
 
 #[test]

@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use geochips::demo::DemoDataset;
 use geochips::samplers::{ChipSize, RandomOptions, RandomSampler};
-use geochips::{Catalog, LoaderConfig};
+use geochips::{Catalog, Labels, LoaderConfig};
 
 /// Every step's loss, or why training stopped.
 pub type Losses = Result<Vec<f32>, Box<dyn std::error::Error>>;
 
-/// Classes of the segmentation target.
-pub const CLASSES: usize = 2;
+/// Classes of the segmentation target: the demo labels' 0-3.
+pub const CLASSES: usize = 4;
 
 /// Bands of the demo images.
 pub const BANDS: usize = 4;
@@ -56,8 +56,8 @@ impl Options {
         Ok(options)
     }
 
-    /// The demo catalog (2 scenes of 1024 x 1024 px, written into `dir` if missing), a sampler of
-    /// `steps * batch` random chips and the loader configuration.
+    /// The demo catalog (2 scenes of 1024 x 1024 px and their labels, written into `dir` if missing), a
+    /// sampler of `steps * batch` random chips and the loader configuration (the labels as the mask).
     pub fn data(
         &self,
     ) -> Result<(Arc<Catalog>, RandomSampler, LoaderConfig), Box<dyn std::error::Error>> {
@@ -77,6 +77,7 @@ impl Options {
         let sampler = RandomSampler::new(&catalog.footprints(), options)?;
         let mut config = LoaderConfig::new(self.chip, self.chip);
         config.batch_size = self.batch;
+        config.labels = Some(Labels::Band("label".into()));
         Ok((Arc::new(catalog), sampler, config))
     }
 }

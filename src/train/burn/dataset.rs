@@ -18,8 +18,10 @@ use crate::loader::{ChipReader, LoaderConfig};
 pub struct BurnChip {
     /// The image, `f32` [C, H, W]: the samples' values, cast.
     pub image: Vec<f32>,
-    /// The mask [H, W].
-    pub mask: Vec<u8>,
+    /// The labels [H, W] (class indices); `None` when the loader reads no labels.
+    pub mask: Option<Vec<i64>>,
+    /// Validity [H, W]: 1 where every band of the chip is valid.
+    pub valid: Vec<u8>,
     /// (channels, height, width).
     pub shape: [usize; 3],
     /// The chip's GeoSlice.
@@ -69,13 +71,14 @@ impl BurnDataset {
         for part in slices.chunks(reader.batch_size()) {
             let batch = reader.read(part)?;
             let [_, c, h, w] = batch.shape();
-            let image = crate::train::image_f32(&batch);
-            let mask = crate::train::mask(&batch);
-            let chunks = image.chunks_exact(c * h * w).zip(mask.chunks_exact(h * w));
-            for ((image, mask), slice) in chunks.zip(batch.slices()) {
+            let image = crate::train::image_as::<f32>(&batch);
+            let mask = crate::train::labels_as::<i64>(&batch);
+            let valid = batch.valid_bytes().chunks_exact(h * w);
+            for (i, (valid, slice)) in valid.zip(batch.slices()).enumerate() {
                 chips.push(BurnChip {
-                    image: image.to_vec(),
-                    mask: mask.to_vec(),
+                    image: image[i * c * h * w..][..c * h * w].to_vec(),
+                    mask: mask.as_ref().map(|m| m[i * h * w..][..h * w].to_vec()),
+                    valid: valid.to_vec(),
                     shape: [c, h, w],
                     slice: *slice,
                 });
@@ -106,20 +109,29 @@ impl Dataset<BurnChip> for BurnDataset {
     }
 }
 
-/// Stacks [`BurnChip`]s into a [`BurnBatch`] on the device burn's data loader asks for.
+/// Stacks [`BurnChip`]s into a [`BurnBatch`] on the device burn's data loader asks for (with a mask when
+/// every chip has labels).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BurnBatcher;
 
 impl Batcher<BurnChip, BurnBatch> for BurnBatcher {
     fn batch(&self, chips: Vec<BurnChip>, device: &Device) -> BurnBatch {
         let [c, h, w] = chips.first().map_or([0; 3], |chip| chip.shape);
-        let mut image = Vec::with_capacity(chips.len() * c * h * w);
-        let mut mask = Vec::with_capacity(chips.len() * h * w);
-        for chip in &chips {
-            image.extend_from_slice(&chip.image);
-            mask.extend_from_slice(&chip.mask);
-        }
+        let image = chips
+            .iter()
+            .flat_map(|chip| chip.image.iter().copied())
+            .collect();
+        let mask = chips
+            .iter()
+            .map(|chip| chip.mask.as_deref())
+            .collect::<Option<Vec<&[i64]>>>()
+            .map(|masks| masks.concat());
+        let valid: Vec<u8> = chips
+            .iter()
+            .flat_map(|chip| chip.valid.iter().copied())
+            .collect();
         let slices = chips.iter().map(|chip| chip.slice).collect();
-        BurnBatch::from_parts(image, &mask, [chips.len(), c, h, w], slices, device)
+        let shape = [chips.len(), c, h, w];
+        BurnBatch::from_parts(image, mask, &valid, shape, slices, device)
     }
 }
