@@ -73,11 +73,7 @@ impl ChipReader {
         self.loader.set_epoch(0);
         self.queue.lock().extend(slices.iter().copied());
         let batch = self.loader.next();
-        if let Some(Ok(_)) = &batch {
-            // The run draws once more after its batch and ends on the empty queue: wait for that, or a run
-            // slowed down here could still take the next read's slices from the queue.
-            while self.loader.next().is_some() {}
-        }
+        self.queue.lock().clear();
         batch.unwrap_or_else(|| bad("no slice was read".into()))
     }
 }
