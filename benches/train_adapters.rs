@@ -1,7 +1,7 @@
 //! Chips/s of the training adapters against the bare `Loader` iterator on the same data: random 256² chips
-//! (4 bands uint16, batches of 32) from the demo dataset, read by the loader alone, through `BurnLoader` onto
-//! burn's flex CPU device and through `CandleBatches` onto candle's CPU device (each adapter casts every
-//! sample to f32 once). Runs the three interleaved, 3 rounds, and prints the medians and each adapter's
+//! (4 bands uint16 and the uint8 labels, batches of 32) from the demo dataset, read by the loader alone,
+//! through `BurnLoader` onto burn's flex CPU device and through `CandleBatches` onto candle's CPU device (each
+//! adapter casts every sample once: the image to f32, the labels to burn's i64 or candle's u32). Runs the three interleaved, 3 rounds, and prints the medians and each adapter's
 //! ratio to the loader. `cargo bench --bench train_adapters --features burn,candle`;
 //! `GEOCHIPS_BENCH_CHIPS` sets chips per run, `GEOCHIPS_BENCH_CACHE_MB` the tile cache (default 256).
 
@@ -13,7 +13,7 @@ use geochips::demo::DemoDataset;
 use geochips::samplers::{ChipSize, RandomOptions, RandomSampler};
 use geochips::train::burn::BurnLoader;
 use geochips::train::candle::CandleBatches;
-use geochips::{Catalog, Loader, LoaderConfig};
+use geochips::{Catalog, Labels, Loader, LoaderConfig};
 
 /// The consumers compared.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +39,7 @@ fn run(mode: Mode, catalog: &Arc<Catalog>, chips: u64, cache_bytes: u64) -> f64 
     let sampler = RandomSampler::new(&catalog.footprints(), options).expect("sampler");
     let mut config = LoaderConfig::new(256, 256);
     config.tile_cache_bytes = cache_bytes;
+    config.labels = Some(Labels::Band("label".into()));
     let start = Instant::now();
     let seen: usize = match mode {
         Mode::Loader => Loader::new(catalog.clone(), sampler, config)
@@ -56,7 +57,7 @@ fn run(mode: Mode, catalog: &Arc<Catalog>, chips: u64, cache_bytes: u64) -> f64 
         Mode::Candle => {
             let loader = Loader::new(catalog.clone(), sampler, config).expect("loader");
             CandleBatches::new(loader, candle_core::Device::Cpu)
-                .map(|t| t.expect("tensors").0.dims()[0])
+                .map(|b| b.expect("tensors").image.dims()[0])
                 .sum()
         }
     };

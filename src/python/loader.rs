@@ -13,9 +13,7 @@ use super::dlpack::{Export, KDL_CPU};
 use super::samplers::{self, AnySampler, PyGeoSlice, state_dict};
 use super::to_py;
 use crate::dtype::DataType;
-use crate::loader::{
-    Batch, ChipReader, Labels, Loader, LoaderConfig, Mosaic, OnError, Priority,
-};
+use crate::loader::{Batch, ChipReader, Labels, Loader, LoaderConfig, Mosaic, OnError, Priority};
 use crate::{Sampler, SamplerState};
 
 fn parse_dtype(name: &str) -> PyResult<DataType> {
