@@ -36,12 +36,9 @@ mod pool;
 pub mod ring;
 pub mod runtime;
 mod tags;
-<<<<<<< HEAD
-pub mod warp;
-=======
 #[cfg(any(feature = "burn", feature = "candle"))]
 pub mod train;
->>>>>>> 446ea57 (Rust training: burn (BurnLoader, BurnDataset + BurnBatcher) and candle (CandleBatches) adapters behind cargo features; ChipReader moved from the Python bindings into the loader; train_burn / train_candle examples and tests)
+pub mod warp;
 pub mod write;
 
 #[cfg(feature = "python")]
