@@ -86,6 +86,31 @@ impl DemoDataset {
             .collect()
     }
 
+    /// Write the scenes and their labels into `dir` (as [`DemoDataset::build`] and
+    /// [`DemoDataset::build_labels`]) and return a catalog of them: one item per scene, its image bands and a
+    /// `"label"` band. Blocks; must not be called from inside an async runtime.
+    pub fn catalog(&self, dir: &Path) -> Result<Catalog> {
+        let written = |e: std::io::Error| Error::Catalog {
+            path: dir.display().to_string(),
+            reason: format!("writing the demo dataset: {e}"),
+        };
+        let mut paths = self.build(dir).map_err(written)?;
+        paths.extend(self.build_labels(dir).map_err(written)?);
+        let hrefs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let options = BuildOptions {
+            filename_regex: Some(Self::FILENAME_REGEX.into()),
+            ..BuildOptions::default()
+        };
+        let (catalog, report) = crate::runtime::block_on(Catalog::build(&hrefs, &options))?;
+        if let Some(failure) = report.failures.first() {
+            return Err(Error::Catalog {
+                path: failure.href.clone(),
+                reason: failure.reason.clone(),
+            });
+        }
+        Ok(catalog)
+    }
+
     /// Scene `i`'s grid: 10 m pixels in UTM zone 31N, scenes side by side.
     fn options(&self, i: usize) -> CogOptions {
         let x0 = 300_000.0 + (i * self.size) as f64 * 10.0;

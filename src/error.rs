@@ -83,6 +83,14 @@ pub enum Error {
         /// What is wrong and what to change.
         reason: String,
     },
+    /// A tensor framework (burn, candle) could not take a batch: a device it cannot allocate on, say.
+    #[error("{framework}: {reason}")]
+    Tensor {
+        /// The framework.
+        framework: &'static str,
+        /// Which batch, and what the framework said.
+        reason: String,
+    },
     /// A transform between CRSs failed: an unknown EPSG code, or a point the projection cannot take.
     #[error("{crs}: transform failed: {reason}")]
     Transform {

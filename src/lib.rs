@@ -38,6 +38,8 @@ mod pool;
 pub mod ring;
 pub mod runtime;
 mod tags;
+#[cfg(any(feature = "burn", feature = "candle"))]
+pub mod train;
 pub mod warp;
 pub mod write;
 
@@ -53,5 +55,7 @@ pub use error::{Error, Result};
 pub use geochips_samplers as samplers;
 pub use geochips_samplers::{Bounds, Footprint, GeoSlice, Interval, Sampler, SamplerState, Shard};
 pub use grid::{GeoTransform, Window};
-pub use loader::{Batch, Labels, Loader, LoaderConfig, LoaderStats, Mosaic, OnError, Priority};
+pub use loader::{
+    Batch, ChipReader, Labels, Loader, LoaderConfig, LoaderStats, Mosaic, OnError, Priority,
+};
 pub use ring::{Lease, Ring, Slot};

@@ -14,6 +14,7 @@ mod mosaic;
 mod ops;
 mod plan;
 mod produce;
+mod reader;
 mod stats;
 mod tile_cache;
 mod turn;
@@ -21,6 +22,7 @@ mod turn;
 pub use batch::{Batch, Sample};
 pub use config::{Labels, LoaderConfig, OnError};
 pub use mosaic::{Mosaic, Priority};
+pub use reader::ChipReader;
 pub use stats::LoaderStats;
 
 use std::sync::{Arc, Mutex};

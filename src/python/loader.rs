@@ -13,7 +13,7 @@ use super::dlpack::{Export, KDL_CPU};
 use super::samplers::{self, AnySampler, PyGeoSlice, state_dict};
 use super::to_py;
 use crate::dtype::DataType;
-use crate::loader::{Batch, Labels, Loader, LoaderConfig, Mosaic, OnError, Priority};
+use crate::loader::{Batch, ChipReader, Labels, Loader, LoaderConfig, Mosaic, OnError, Priority};
 use crate::{Sampler, SamplerState};
 
 fn parse_dtype(name: &str) -> PyResult<DataType> {
@@ -459,51 +459,10 @@ impl PyBatchArray {
     }
 }
 
-/// A sampler that hands out the slices pushed into its queue: the epoch is whatever is queued.
-#[derive(Debug, Clone, Default)]
-struct Queue(Arc<Mutex<std::collections::VecDeque<crate::GeoSlice>>>);
-
-impl Queue {
-    fn lock(&self) -> MutexGuard<'_, std::collections::VecDeque<crate::GeoSlice>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Iterator for Queue {
-    type Item = crate::GeoSlice;
-
-    fn next(&mut self) -> Option<crate::GeoSlice> {
-        self.lock().pop_front()
-    }
-}
-
-impl Sampler for Queue {
-    fn set_epoch(&mut self, _epoch: u64) {}
-    fn set_shard(&mut self, _shard: crate::Shard) {}
-    fn epoch_len(&self) -> u64 {
-        self.lock().len() as u64
-    }
-    fn state(&self) -> SamplerState {
-        SamplerState {
-            seed: 0,
-            epoch: 0,
-            shard: crate::Shard::WHOLE,
-            position: 0,
-        }
-    }
-    fn restore(&mut self, _state: &SamplerState) {}
-}
-
 /// Reads given GeoSlices (from any sampler, or made by hand) into a batch: the loader's pipeline on demand,
 /// for map-style datasets.
 #[pyclass(name = "ChipReader", module = "geochips", frozen)]
-struct PyChipReader {
-    loader: Mutex<Loader>,
-    queue: Queue,
-    size: (u32, u32),
-    batch_size: usize,
-    items: usize,
-}
+struct PyChipReader(Mutex<ChipReader>);
 
 #[pymethods]
 impl PyChipReader {
@@ -546,58 +505,21 @@ impl PyChipReader {
         config.mosaic = parse_mosaic(mosaic)?;
         config.batch_size = batch_size;
         config.dtype = dtype.map(parse_dtype).transpose()?;
-        config.prefetch = 1;
-        config.ring_slots = 3;
         config.fill = fill;
-        let queue = Queue::default();
-        let loader = Loader::new(catalog.inner.clone(), queue.clone(), config).map_err(to_py)?;
-        Ok(PyChipReader {
-            loader: Mutex::new(loader),
-            queue,
-            size: (w as u32, h as u32),
-            batch_size,
-            items: catalog.inner.len(),
-        })
+        let reader = ChipReader::new(catalog.inner.clone(), config).map_err(to_py)?;
+        Ok(PyChipReader(Mutex::new(reader)))
     }
 
     /// Read ``slices`` (at most ``batch_size``, each of the reader's size) into one Batch, in order. The GIL
     /// is released while Rust reads.
     fn read(&self, py: Python<'_>, slices: Vec<PyGeoSlice>) -> PyResult<PyBatch> {
-        if slices.is_empty() || slices.len() > self.batch_size {
-            return Err(PyValueError::new_err(format!(
-                "read takes 1 to {} slices, got {}",
-                self.batch_size,
-                slices.len()
-            )));
-        }
-        if let Some(s) = slices.iter().find(|s| s.0.item >= self.items) {
-            return Err(PyValueError::new_err(format!(
-                "slice {} names item {}, the catalog has {} items",
-                s.0.id, s.0.item, self.items
-            )));
-        }
-        if let Some(s) = slices.iter().find(|s| s.0.size != self.size) {
-            return Err(PyValueError::new_err(format!(
-                "slice {} is {:?} px, the reader's chips are {:?}",
-                s.0.id, s.0.size, self.size
-            )));
-        }
+        let slices: Vec<crate::GeoSlice> = slices.iter().map(|s| s.0).collect();
         py.allow_threads(|| {
-            let mut loader = self.loader.lock().unwrap_or_else(|e| e.into_inner());
-            // Stop the last read's run first: it must not take these slices.
-            loader.set_epoch(0);
-            {
-                let mut queue = self.queue.lock();
-                queue.clear();
-                queue.extend(slices.iter().map(|s| s.0));
-            }
-            let batch = loader.next();
-            self.queue.lock().clear();
-            match batch {
-                Some(Ok(batch)) => Ok(PyBatch(Arc::new(batch))),
-                Some(Err(e)) => Err(to_py(e)),
-                None => Err(PyValueError::new_err("no slice was read")),
-            }
+            let mut reader = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            reader
+                .read(&slices)
+                .map(|b| PyBatch(Arc::new(b)))
+                .map_err(to_py)
         })
     }
 }
