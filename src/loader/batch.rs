@@ -39,7 +39,8 @@ macro_rules! sample {
         })*
     };
 }
-sample!(u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32, f32 => F32, f64 => F64);
+sample!(u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32, f32 => F32, f64 => F64,
+    half::f16 => F16, half::bf16 => BF16);
 
 impl Batch {
     /// Position of this batch in its epoch (0, 1, …); in unordered mode batches may arrive out of order.

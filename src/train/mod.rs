@@ -60,6 +60,8 @@ macro_rules! cast {
                     DataType::I32 => samples::<i32>(batch, plane).iter().map(|&v| v as $o).collect(),
                     DataType::F32 => samples::<f32>(batch, plane).iter().map(|&v| v as $o).collect(),
                     DataType::F64 => samples::<f64>(batch, plane).iter().map(|&v| v as $o).collect(),
+                    DataType::F16 => samples::<half::f16>(batch, plane).iter().map(|&v| v.to_f32() as $o).collect(),
+                    DataType::BF16 => samples::<half::bf16>(batch, plane).iter().map(|&v| v.to_f32() as $o).collect(),
                 }
             }
         })*
