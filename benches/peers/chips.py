@@ -2,8 +2,8 @@
 async-geotiff), and the result they print.
 
 A worker is ``python tool_X.py JOB_JSON``; it reads ``job["chips"]`` chips in batches of ``job["batch"]`` and
-prints one JSON line: ``{"chips": n, "seconds": s, ...}``, timed from its first batch asked for to its last
-received (setup — opening files, building an index or catalog — not included). Pure numpy: imported by both the
+prints one JSON line: ``{"chips": n, "seconds": s, ...}``, the chips after its first batch and the time from
+that batch to its last (set-up and start-up not included). Pure numpy: imported by both the
 project's and the peers' interpreters.
 """
 
@@ -23,27 +23,25 @@ def job() -> dict[str, Any]:
     return json.loads(sys.argv[1])
 
 
-def windows(shapes: list[tuple[int, int]], spec: dict[str, Any]) -> list[tuple[int, int, int]]:
-    """``(scene, col_off, row_off)`` of the chips of `spec` over scenes of `shapes` ``(width, height)``.
+def windows(spec: dict[str, Any], scenes: int) -> list[tuple[int, int, int]]:
+    """``(scene, col_off, row_off)`` of the chips of `spec` over `scenes` scenes of ``spec["scene_size"]`` px.
 
     ``random``: uniform over the scenes' area (chips wholly inside a scene, on its pixel grid), seeded like
     the job. ``grid``: every scene tiled in (scene, row, column) order every ``size`` pixels, the last row and
     column clamped to the scene's edge; the first ``chips`` of them.
     """
-    size, n = spec["size"], spec["chips"]
+    size, n, extent = spec["size"], spec["chips"], spec["scene_size"]
     if spec["sampler"] == "grid":
-        out = []
-        for s, (w, h) in enumerate(shapes):
-            for row in _starts(h, size):
-                for col in _starts(w, size):
-                    out.append((s, col, row))
-        return out[:n]
+        starts = _starts(extent, size)
+        return [(s, col, row) for s in range(scenes) for row in starts for col in starts][:n]
     rng = np.random.default_rng(spec["seed"])
-    areas = np.array([(w - size + 1) * (h - size + 1) for w, h in shapes], dtype=float)
-    scenes = rng.choice(len(shapes), size=n, p=areas / areas.sum())
     return [
-        (int(s), int(rng.integers(0, shapes[s][0] - size + 1)), int(rng.integers(0, shapes[s][1] - size + 1)))
-        for s in scenes
+        (int(s), int(col), int(row))
+        for s, col, row in zip(
+            rng.integers(0, scenes, size=n),
+            rng.integers(0, extent - size + 1, size=n),
+            rng.integers(0, extent - size + 1, size=n),
+        )
     ]
 
 
@@ -68,11 +66,29 @@ def batched(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
 
 
 class Clock:
-    """Times a worker's run: started just before its first batch is asked for."""
+    """Times a worker's run from its first batch received to its last: the first batch (start-up: opening
+    files, starting workers or the pipeline) is neither timed nor counted, for every tool alike."""
 
     def __init__(self) -> None:
-        self.start = time.perf_counter()
+        self.first: float | None = None
+        self.chips = 0
 
-    def done(self, chips: int, **extra: Any) -> None:
-        """Print the result line: chips read, seconds since the start, and `extra` fields."""
-        print(json.dumps({"chips": chips, "seconds": time.perf_counter() - self.start, **extra}), flush=True)
+    def tick(self, chips: int) -> None:
+        """A batch of `chips` was received."""
+        if self.first is None:
+            self.first = time.perf_counter()
+        else:
+            self.chips += chips
+
+    def span(self) -> tuple[int, float, float]:
+        """(chips counted, first batch time, now): perf_counter times, comparable across processes."""
+        now = time.perf_counter()
+        return self.chips, self.first if self.first is not None else now, now
+
+    def done(self, spans: list[tuple[int, float, float]] | None = None, **extra: Any) -> None:
+        """Print the result line: this clock's chips and seconds, or those of processes that each timed a
+        share of the chips side by side (`spans`: from the earliest first batch to the latest end)."""
+        spans = spans or [self.span()]
+        chips = sum(c for c, _, _ in spans)
+        seconds = max(end for _, _, end in spans) - min(first for _, first, _ in spans)
+        print(json.dumps({"chips": chips, "seconds": seconds, **extra}), flush=True)

@@ -27,7 +27,7 @@ async def run(spec: dict[str, Any]) -> None:
     opened = await asyncio.gather(*(GeoTIFF.open(rel, store=st) for scene in files for rel in scene))
     per_scene = len(files[0])
     tiffs = [opened[i : i + per_scene] for i in range(0, len(opened), per_scene)]
-    chips = windows([(tiffs[0][0].width, tiffs[0][0].height)] * len(files), spec)
+    chips = windows(spec, len(files))
     size, gate = spec["size"], asyncio.Semaphore(spec["in_flight"])
 
     async def read(scene: int, col: int, row: int) -> np.ndarray:
@@ -37,12 +37,11 @@ async def run(spec: dict[str, Any]) -> None:
             return np.concatenate([p.data for p in parts])
 
     clock = Clock()
-    n = 0
     # Batches in order, the reads of the next ones already in flight (up to the gate).
     tasks = [asyncio.ensure_future(read(*c)) for c in chips]
     for batch in batched(tasks, spec["batch"]):
-        n += len(np.stack(await asyncio.gather(*batch)))
-    clock.done(n)
+        clock.tick(len(np.stack(await asyncio.gather(*batch))))
+    clock.done()
 
 
 if __name__ == "__main__":

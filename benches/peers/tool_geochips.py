@@ -35,14 +35,14 @@ def main() -> None:
     if spec.get("cache_mb") is not None:
         options["tile_cache_bytes"] = spec["cache_mb"] << 20
     loader = DataLoader(ChipDataset(cat, sampler, **options), batch_size=None, num_workers=0)
-    clock = Clock()
-    n = 0
+    clock, n = Clock(), 0
     for batch in loader:
         n += len(batch["image"])
+        clock.tick(len(batch["image"]))
         del batch
         if n >= spec["chips"]:
             break
-    clock.done(n)
+    clock.done()
 
 
 if __name__ == "__main__":

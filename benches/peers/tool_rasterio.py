@@ -23,34 +23,32 @@ def hrefs(spec: dict[str, Any]) -> list[list[str]]:
     return [[f"{prefix}{spec['root']}/{rel}" for rel in files] for files in spec["files"]]
 
 
-def read_chips(spec: dict[str, Any], part: list[tuple[int, int, int]]) -> int:
-    """Read the chips of `part` in batches; returns how many."""
+def read_chips(spec: dict[str, Any], part: list[tuple[int, int, int]]) -> tuple[int, float, float]:
+    """Read the chips of `part` in batches; returns this process's timed span (see `Clock`)."""
     datasets = [[rasterio.open(h) for h in files] for files in hrefs(spec)]
-    size, n = spec["size"], 0
+    size, clock = spec["size"], Clock()
     for batch in batched(part, spec["batch"]):
         arrays = []
         for scene, col, row in batch:
             window = Window(col, row, size, size)
             arrays.append(np.concatenate([ds.read(window=window) for ds in datasets[scene]]))
-        n += len(np.stack(arrays))
-    return n
+        clock.tick(len(np.stack(arrays)))
+    return clock.span()
 
 
 def main() -> None:
     spec = job()
-    with rasterio.open(hrefs(spec)[0][0]) as ds:
-        shape = (ds.width, ds.height)
-    chips = windows([shape] * len(spec["files"]), spec)
+    # No GDAL call before the fork: a child inheriting GDAL's open /vsicurl/ connections fails to read.
+    chips = windows(spec, len(spec["files"]))
     processes = spec.get("processes", 1)
-    clock = Clock()
+    step = -(-len(chips) // processes)
+    parts = [(spec, chips[i : i + step]) for i in range(0, len(chips), step)]
     if processes == 1:
-        n = read_chips(spec, chips)
+        spans = [read_chips(*parts[0])]
     else:
-        step = -(-len(chips) // processes)
-        parts = [chips[i : i + step] for i in range(0, len(chips), step)]
         with multiprocessing.get_context("fork").Pool(processes) as pool:
-            n = sum(pool.starmap(read_chips, [(spec, p) for p in parts]))
-    clock.done(n)
+            spans = pool.starmap(read_chips, parts)
+    Clock().done(spans)
 
 
 if __name__ == "__main__":

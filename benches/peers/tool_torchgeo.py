@@ -70,14 +70,17 @@ def main() -> None:
         batch_size=spec["batch"],
         num_workers=spec["workers"],
         collate_fn=stack_samples,
+        # GDAL's /vsicurl/ connections, opened by the index in this process, must not be shared with forked
+        # workers (their reads fail): over HTTP the workers are spawned.
+        multiprocessing_context="spawn" if spec["root"].startswith("http") else None,
     )
-    clock = Clock()
-    n = 0
+    clock, n = Clock(), 0
     for batch in loader:
         n += len(batch["image"])
+        clock.tick(len(batch["image"]))
         if n >= spec["chips"]:
             break
-    clock.done(n)
+    clock.done()
 
 
 if __name__ == "__main__":

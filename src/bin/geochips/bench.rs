@@ -77,6 +77,8 @@ struct Measured {
     chip_bytes: u64,
     /// Seconds the consumer (this loop) waited for batches.
     waited: f64,
+    /// When the first batch arrived (seconds from the start: the pipeline's start-up) and its chips.
+    first: (f64, u64),
     stats: LoaderStats,
     cache_bytes: u64,
     items: usize,
@@ -101,7 +103,7 @@ pub async fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     let wanted = args.chips.min(epoch_len);
     let bar = progress_bar(wanted, args.json);
     let start = Instant::now();
-    let (mut chips, mut chip_bytes, mut waited) = (0, 0, Duration::ZERO);
+    let (mut chips, mut chip_bytes, mut waited, mut first) = (0, 0, Duration::ZERO, (0.0, 0));
     {
         let mut batches = loader.stream();
         while chips < wanted {
@@ -112,6 +114,9 @@ pub async fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
                 break;
             };
             let batch = batch?;
+            if chips == 0 {
+                first = (start.elapsed().as_secs_f64(), batch.len() as u64);
+            }
             chips += batch.len() as u64;
             chip_bytes += batch.image_bytes().len() as u64;
             bar.set_position(chips.min(wanted));
@@ -124,6 +129,7 @@ pub async fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         seconds,
         chip_bytes,
         waited: waited.as_secs_f64(),
+        first,
         stats: loader.stats(),
         cache_bytes,
         items: catalog.len(),
@@ -237,6 +243,11 @@ fn report(args: &BenchArgs, m: &Measured) {
         per_s(m.chip_bytes),
         c = args.chip,
     );
+    let steady = (m.chips - m.first.1) as f64 / (m.seconds - m.first.0);
+    println!(
+        "first batch after {:.2} s; after it {steady:.0} chips/s",
+        m.first.0
+    );
     println!(
         "fetched {:.0} MB/s ({:.2} MB per chip) in {:.2} requests per chip; decoded {:.0} MB/s ({:.2} MB per chip)",
         per_s(s.bytes_fetched),
@@ -278,6 +289,8 @@ fn json(args: &BenchArgs, m: &Measured) -> serde_json::Value {
     serde_json::json!({
         "chips": m.chips,
         "seconds": m.seconds,
+        "first_batch_seconds": m.first.0,
+        "first_batch_chips": m.first.1,
         "chip_size": args.chip,
         "batch_size": args.batch,
         "chip_bytes": m.chip_bytes,
