@@ -27,9 +27,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "python"))
 
-import peers_venv
-
 import dataset
+import peers_venv
 import procs
 import report
 from scenarios import SCENARIOS, TOOLS, Scenario, Tool
@@ -260,7 +259,11 @@ def one_run(args, tool: Tool, scenario: Scenario, data, pythons, server, rep: in
     }
     if out.result and chips <= 0:
         record["error"] = "no chips after the first batch: ask for more chips than one batch per process"
-    shown = f"{record['chips_per_second']:.0f} chips/s" if not record["error"] else f"FAILED: {record['error'][-300:]}"
+    shown = (
+        f"{record['chips_per_second']:.0f} chips/s"
+        if not record["error"]
+        else f"FAILED: {record['error'][-300:]}"
+    )
     print(
         f"[rep {rep + 1}/{args.reps}] {scenario.name:<20} {tool.name:<22} {shown}, "
         f"peak RSS {out.peak_rss / 1e9:.2f} GB",

@@ -18,13 +18,12 @@ REPO = Path(__file__).resolve().parents[2]
 PEERS = REPO / "benches" / "peers"
 sys.path.insert(0, str(PEERS))
 
-import ceiling  # noqa: E402
-import chips  # noqa: E402
-import dataset  # noqa: E402
-import procs  # noqa: E402
-import run  # noqa: E402
-
-import geochips  # noqa: E402
+import ceiling
+import chips
+import dataset
+import geochips
+import procs
+import run
 
 SPEC = dataset.Spec(scenes=2, size=1024, overviews=1)
 TOOLS = ["geochips-rust", "geochips-python", "rasterio-1", "rasterio-2"]
@@ -62,7 +61,10 @@ def test_harness_runs_every_scenario_and_writes_the_report(tmp_path, data, geoch
         over_http = ran[("http", tool)]
         assert over_http["served_requests"] > 0 and over_http["served_bytes"] > 0
     # The loader's own count of range requests is at most what the server saw (headers come on top).
-    assert ran[("http", "geochips-rust")]["stats"]["requests"] <= ran[("http", "geochips-rust")]["served_requests"]
+    assert (
+        ran[("http", "geochips-rust")]["stats"]["requests"]
+        <= ran[("http", "geochips-rust")]["served_requests"]
+    )
     assert results["ceilings"] and results["ceilings"][0]["chips_per_second"] > 0
     text = out.read_text()
     assert "## The decode ceiling" in text and "## Where geochips' time goes" in text
