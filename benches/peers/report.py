@@ -12,6 +12,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,7 @@ def summary(results: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
                 ),
                 stats=median_run["stats"],
                 seconds=median_run["seconds"],
+                wall_seconds=median_run.get("wall_seconds") or median_run["seconds"],
                 chips=median_run["chips"],
                 cache_mb=median_run["cache_mb"],
             )
@@ -315,7 +317,7 @@ def time_split(meta: dict[str, Any], s: dict) -> list[str]:
             chips = e["chips"]
             looked = st["cache_hits"] + st["blocks_decoded"]
             rows.append(
-                f"| {name}{' (no cache)' if tool.endswith('nocache') else ''} | {e['seconds']:.1f} | "
+                f"| {name}{' (no cache)' if tool.endswith('nocache') else ''} | {e['wall_seconds']:.1f} | "
                 f"{st['decode_seconds']:.1f} | {st['paste_seconds']:.1f} | {st['fetch_seconds']:.1f} | "
                 f"{st['plan_seconds']:.2f} | {st['wait_bytes_seconds']:.1f} | {st['wait_slot_seconds']:.1f} | "
                 f"{st['consumer_wait_seconds']:.1f} | {st['blocks_decoded'] / chips:.2f} | "
@@ -434,11 +436,11 @@ def chart(results: dict[str, Any], png: Path) -> None:
         ax.set_yticks(range(len(tools)), [TOOLS[t].label for t in tools], fontsize=8)
         ax.invert_yaxis()
         for i, v in enumerate(values):
-            ax.text(v, i, f" {v:.0f}", va="center", fontsize=8)
+            ax.text(v, i, f" {v:.0f}" if v else " failed", va="center", fontsize=8)
         if ceil and name == HEADLINE:
             ax.axvline(ceil["chips_per_second"], color="black", linestyle="--", linewidth=1)
             ax.text(ceil["chips_per_second"], -0.6, " decode ceiling", fontsize=7)
-        ax.set_title(SCENARIOS[name].title, fontsize=9, loc="left")
+        ax.set_title(textwrap.fill(SCENARIOS[name].title, 100), fontsize=9, loc="left")
         ax.margins(x=0.15)
     axes[-1, 0].set_xlabel("chips per second (256² px, 4 bands; median of the repetitions)")
     fig.tight_layout()

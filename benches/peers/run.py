@@ -62,6 +62,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--note", default="", help="a line shown at the top of the report (e.g. provisional)")
     p.add_argument("--notes", type=Path, help="markdown file included in the report under Notes")
+    p.add_argument(
+        "--from-json", type=Path, help="measure nothing: rewrite the report of an earlier run's JSON"
+    )
     return p.parse_args(argv)
 
 
@@ -189,6 +192,9 @@ def measure_ceiling(args, pythons: dict[str, str], data: dataset.Dataset) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+        return write_report(args, results, args.peers_venv / "bin" / "python")
     scenarios = selected(args)
     spec = dataset.Spec(scenes=args.scenes, size=args.scene_size)
     data = dataset.ensure(args.data, spec, log=lambda m: print(m, flush=True))
@@ -219,15 +225,23 @@ def main(argv: list[str] | None = None) -> int:
         "delay": DELAY,
     }
     results = {"meta": meta, "ceilings": ceilings, "runs": runs}
+    write_report(args, results, pythons["peers"])
+    return 0 if all(r["error"] is None for r in runs) else 1
+
+
+def write_report(args: argparse.Namespace, results: dict[str, Any], python: str | Path) -> int:
+    """Write the results as JSON, the chart (with `python`, when it has matplotlib) and the markdown report
+    beside `--out`."""
     args.out.parent.mkdir(parents=True, exist_ok=True)
     raw = args.out.with_suffix(".json")
-    raw.write_text(json.dumps(results, indent=1))
+    if not (args.from_json and args.from_json.resolve() == raw.resolve()):
+        raw.write_text(json.dumps(results, indent=1))
     chart = args.out.with_suffix(".png")
-    drew = report.draw(raw, chart, pythons["peers"])
+    drew = report.draw(raw, chart, str(python))
     notes = args.notes.read_text() if args.notes else ""
     args.out.write_text(report.markdown(results, chart.name if drew else None, args.note, notes))
     print(f"wrote {args.out}, {raw.name}" + (f", {chart.name}" if drew else ""), flush=True)
-    return 0 if all(r["error"] is None for r in runs) else 1
+    return 0
 
 
 def one_run(args, tool: Tool, scenario: Scenario, data, pythons, server, rep: int) -> dict[str, Any]:
@@ -249,6 +263,7 @@ def one_run(args, tool: Tool, scenario: Scenario, data, pythons, server, rep: in
         "rep": rep,
         "chips": chips,
         "seconds": seconds,
+        "wall_seconds": result.get("seconds"),
         "chips_per_second": chips / seconds if out.result and chips > 0 else None,
         "peak_rss": out.peak_rss,
         "served_requests": len(served) if scenario.http else None,
