@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 BANDS = ("B1", "B2", "B3", "B4")
+LABEL_BAND = "label"
+"""The band name of the label asset in the image + label STAC items."""
 ZONES = (32631, 32632)
 RES = 10.0
 
@@ -152,7 +154,7 @@ def ensure(root: Path, spec: Spec = Spec(), log=print) -> Dataset:
         for item_id, files in zip(ids, data.band_files())
     ]
     labels = [
-        (item_id, {"image": (f"scenes/{s.name}", list(BANDS)), "label": (f"labels/{lab.name}", ["label"])})
+        (item_id, {"image": (f"scenes/{s.name}", list(BANDS)), "label": (f"labels/{lab.name}", [LABEL_BAND])})
         for item_id, s, lab in zip(ids, data.scenes(), data.labels())
     ]
     data.stac_bands.write_text(json.dumps(stac_collection(bands), indent=1))

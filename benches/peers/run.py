@@ -151,6 +151,8 @@ def command(args, tool: Tool, spec: dict[str, Any], pythons: dict[str, str]) -> 
     cmd += ["--seed", str(spec["seed"])]
     if spec["cache_mb"] is not None:
         cmd += ["--cache-mb", str(spec["cache_mb"])]
+    if spec["layout"] == "labels":
+        cmd += ["--labels", dataset.LABEL_BAND]
     return cmd
 
 

@@ -1,5 +1,5 @@
-"""geochips through Python: a Catalog of the scenes (or of the STAC items for band files and labels), a
-RandomSampler or GridSampler, ``geochips.torch.ChipDataset`` in ``DataLoader(batch_size=None, num_workers=0)``
+"""geochips through Python: a Catalog of the scenes (or of the STAC items for band files and labels, the label
+band read into the batch's "mask"), a RandomSampler or GridSampler, ``geochips.torch.ChipDataset`` in ``DataLoader(batch_size=None, num_workers=0)``
 (the Rust loader reads on every core). ``job["cache_mb"]`` sets ``tile_cache_bytes`` (None: the default).
 """
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import geochips
 from chips import Clock, job
+from dataset import LABEL_BAND
 from geochips.torch import ChipDataset
 from torch.utils.data import DataLoader
 
@@ -32,6 +33,8 @@ def main() -> None:
     else:
         sampler = geochips.RandomSampler(cat, size, length=spec["chips"], seed=spec["seed"])
     options = {"batch_size": spec["batch"]}
+    if spec["layout"] == "labels":
+        options["labels"] = LABEL_BAND  # the label asset's band: the batch's "mask"
     if spec.get("cache_mb") is not None:
         options["tile_cache_bytes"] = spec["cache_mb"] << 20
     loader = DataLoader(ChipDataset(cat, sampler, **options), batch_size=None, num_workers=0)

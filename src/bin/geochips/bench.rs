@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use geochips::catalog::{BuildOptions, Catalog};
 use geochips::samplers::{ChipSize, GridOptions, GridSampler, RandomOptions, RandomSampler};
-use geochips::{Error, Loader, LoaderConfig, LoaderStats, Sampler};
+use geochips::{Error, Labels, Loader, LoaderConfig, LoaderStats, Sampler};
 
 /// Which sampler draws the chips.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,9 +62,12 @@ pub struct BenchArgs {
     /// Decode threads (default: one per core).
     #[arg(long)]
     decode_threads: Option<usize>,
-    /// Band names to stack (comma-separated; default every band of every asset).
+    /// Band names to stack (comma-separated; default every band of every asset but the labels).
     #[arg(long, value_delimiter = ',')]
     bands: Option<Vec<String>>,
+    /// The band name of a label raster read into each batch's mask (image + label pairs).
+    #[arg(long)]
+    labels: Option<String>,
     /// Print one JSON object instead of the report (for scripts), and no progress bar.
     #[arg(long)]
     json: bool,
@@ -91,6 +94,7 @@ pub async fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = LoaderConfig::new(args.chip, args.chip);
     config.batch_size = args.batch;
     config.bands = args.bands.clone();
+    config.labels = args.labels.clone().map(Labels::Band);
     config.decode_threads = args.decode_threads;
     if let Some(mb) = args.cache_mb {
         config.tile_cache_bytes = mb << 20;
@@ -219,7 +223,11 @@ fn peak_rss() -> Option<u64> {
     // SAFETY: initialised by the successful call (and zeroed before it).
     let kib = unsafe { usage.assume_init() }.ru_maxrss as u64;
     // Linux reports KiB, macOS bytes.
-    ok.then_some(if cfg!(target_os = "macos") { kib } else { kib << 10 })
+    ok.then_some(if cfg!(target_os = "macos") {
+        kib
+    } else {
+        kib << 10
+    })
 }
 
 /// The share of blocks found in the tile cache.
