@@ -44,11 +44,11 @@ def data(tmp_path_factory) -> dataset.Dataset:
 def test_harness_runs_every_scenario_and_writes_the_report(tmp_path, data, geochips_bin):
     out = tmp_path / "docs" / "benchmarks.md"
     args = ["--data", str(data.root), "--scenes", str(SPEC.scenes), "--scene-size", str(SPEC.size)]
-    args += ["--chips", "96", "--chip", "128", "--batch", "16", "--reps", "1", "--band-files", "--no-peers"]
-    args += ["--tools", ",".join(TOOLS), "--geochips-bin", str(geochips_bin), "--out", str(out)]
+    args += ["--chips", "96", "--chip", "128", "--batch", "16", "--reps", "1", "--labels", "--band-files"]
+    args += ["--no-peers", "--tools", ",".join(TOOLS), "--geochips-bin", str(geochips_bin), "--out", str(out)]
     assert run.main(args) == 0
     results = json.loads(out.with_suffix(".json").read_text())
-    scenarios = ["random-small-cache", "random-default", "grid", "http", "band-files"]
+    scenarios = ["random-small-cache", "random-default", "grid", "http", "labels", "band-files"]
     assert results["meta"]["scenarios"] == scenarios
     ran = {(r["scenario"], r["tool"]): r for r in results["runs"]}
     assert set(ran) == {(s, t) for s in scenarios for t in TOOLS}
@@ -68,7 +68,14 @@ def test_harness_runs_every_scenario_and_writes_the_report(tmp_path, data, geoch
     assert results["ceilings"] and results["ceilings"][0]["chips_per_second"] > 0
     text = out.read_text()
     assert "## The decode ceiling" in text and "## Where geochips' time goes" in text
-    for title in ("16 MB cache", "default settings", "Grid chips", "over HTTP", "one COG per band"):
+    for title in (
+        "16 MB cache",
+        "default settings",
+        "Grid chips",
+        "over HTTP",
+        "label pairs",
+        "one COG per band",
+    ):
         assert title in text
 
 
