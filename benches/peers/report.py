@@ -374,10 +374,11 @@ def settings(meta: dict[str, Any], m: dict[str, Any], ds: dict[str, Any], chip: 
             "its grid order."
         ),
         (
-            "- Timing: from the first batch asked for to the last received, in the tool's process (opening files, "
-            "building TorchGeo's index or geochips' catalog not included; DataLoader worker start-up included). "
-            "Peak RSS: the sum over the tool's processes (DataLoader workers, process pools), sampled every 20 ms "
-            "from /proc; pages shared between forked processes count once per process."
+            "- Timing: in the tool's process, from its first batch received to its last; the first batch's "
+            "chips are not counted (opening files, building TorchGeo's index or geochips' catalog, starting "
+            "DataLoader workers or the loader's pipeline are left out for every tool alike). Peak RSS: the sum "
+            "over the tool's processes (DataLoader workers, process pools), sampled every 20 ms from /proc, "
+            "set-up included; pages shared between forked processes count once per process."
         ),
         (
             f"- Caches: the small-cache scenarios set GDAL_CACHEMAX={SMALL_CACHE_MB} (MB) for GDAL (rasterio, "
