@@ -440,8 +440,8 @@ def chart(results: dict[str, Any], png: Path) -> None:
             ax.text(v, i, f" {v:.0f}" if v else " failed", va="center", fontsize=8)
         if ceil and name == HEADLINE:
             ax.axvline(ceil["chips_per_second"], color="black", linestyle="--", linewidth=1)
-            ax.text(ceil["chips_per_second"], -0.6, " decode ceiling", fontsize=7)
-        ax.set_title(textwrap.fill(SCENARIOS[name].title, 100), fontsize=9, loc="left")
+            ax.text(ceil["chips_per_second"], len(tools) - 0.6, " decode ceiling", fontsize=7)
+        ax.set_title(textwrap.fill(SCENARIOS[name].title, 80), fontsize=9, loc="left")
         ax.margins(x=0.15)
     axes[-1, 0].set_xlabel("chips per second (256² px, 4 bands; median of the repetitions)")
     fig.tight_layout()
