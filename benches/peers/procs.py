@@ -34,11 +34,11 @@ def descendants(pid: int) -> list[int]:
     while todo:
         p = todo.pop()
         out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*/children"):
-            try:
+        try:  # a process may end at any point of this walk
+            for task in Path(f"/proc/{p}/task").glob("*/children"):
                 todo.extend(int(c) for c in task.read_text().split())
-            except OSError:
-                pass
+        except OSError:
+            pass
     return out
 
 
