@@ -1,6 +1,10 @@
 //! The `geochips` command: `info` describes a GeoTIFF as gdalinfo would, `catalog` builds a GeoParquet
-//! catalog from COG headers, `stats` measures band statistics over a seeded sample of chips, `demo` builds a
-//! small dataset and streams random chips out of it.
+//! catalog from COG headers, `stats` measures band statistics over a seeded sample of chips, `bench` streams
+//! chips out of a catalog and says where the time goes, `demo` builds a small dataset and streams random chips
+//! out of it.
+
+#[path = "geochips/bench.rs"]
+mod bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +85,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Stream chips out of a catalog with given sampler and loader settings; print chips/s, MB/s fetched and
+    /// decoded, requests per chip, the tile-cache hit rate, where the time went and the peak RSS.
+    Bench(bench::BenchArgs),
     /// Build a small seeded COG dataset (once) and stream random chips out of it, printing chips/s.
     Demo {
         /// Where the dataset lives (default: ~/.cache/geochips/demo).
@@ -147,6 +154,7 @@ async fn main() -> ExitCode {
             cache_mb,
             seed,
         } => demo(dir, chips, chip, cache_mb, seed).await,
+        Command::Bench(args) => bench::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

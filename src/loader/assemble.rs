@@ -71,10 +71,11 @@ pub(crate) async fn gather(
     positions: &[usize],
     turn: Option<Turn>,
 ) -> Gathered {
-    let mut chips: Vec<Result<ChipPlan>> = Vec::with_capacity(slices.len());
+    let (mut chips, start) = (Vec::with_capacity(slices.len()), Instant::now());
     for slice in slices {
         chips.push(plan_one(shared, *slice).await);
     }
+    Counters::time(&shared.counters.plan_ns, start.elapsed());
     let mut index: HashMap<BlockKey, usize> = HashMap::new();
     let mut needs: Vec<Need> = Vec::new();
     let mut decoded: Vec<Decoded> = Vec::new();
@@ -199,11 +200,13 @@ impl Gathered {
             })
             .collect();
         let total: u64 = groups.iter().map(|g| g.3).sum();
+        let waited = Instant::now();
         if let Some(turn) = &turn {
             turn.wait().await;
         }
         let kib = (total.div_ceil(1024) as u32).clamp(1, shared.kib_limit);
         self.reserved = shared.bytes.clone().acquire_many_owned(kib).await.ok();
+        Counters::time(&shared.counters.wait_bytes_ns, waited.elapsed());
         drop(turn);
         let fetches = groups
             .into_iter()
@@ -253,6 +256,7 @@ impl Gathered {
                 n.cog
                     .decode_block(n.key, &bytes, rows, shared.blocks.take())?,
             );
+            Counters::add(&shared.counters.bytes_decoded, block.len() as u64);
             if whole {
                 for evicted in shared.tiles.insert(n.key, block.clone()) {
                     shared.blocks.give(evicted);
@@ -378,7 +382,7 @@ impl Gathered {
         for block in decoded.into_iter().flatten().flatten() {
             shared.blocks.give(block);
         }
-        Counters::time(&shared.counters.decode_ns, start.elapsed());
+        Counters::time(&shared.counters.paste_ns, start.elapsed());
         results
             .into_iter()
             .map(|r| r.expect("every planned chip was pasted"))

@@ -14,16 +14,24 @@ pub struct LoaderStats {
     pub skipped: u64,
     /// Stored bytes fetched.
     pub bytes_fetched: u64,
+    /// Bytes of samples decoded (the rows a chip needs, or whole blocks when the tile cache keeps them).
+    pub bytes_decoded: u64,
     /// Range requests made (after coalescing).
     pub requests: u64,
     /// Blocks found decoded in the tile cache.
     pub cache_hits: u64,
     /// Blocks decoded.
     pub blocks_decoded: u64,
+    /// Seconds spent planning chips: item to assets, COG headers opened, pixel windows (summed over batches).
+    pub plan_seconds: f64,
+    /// Seconds batches waited for their turn at the in-flight byte limit (summed over batches).
+    pub wait_bytes_seconds: f64,
     /// Seconds spent fetching (summed over concurrent fetches).
     pub fetch_seconds: f64,
-    /// Seconds spent decoding and pasting (summed over batches).
+    /// Seconds spent decoding blocks (summed over batches; each batch decodes on every core of the pool).
     pub decode_seconds: f64,
+    /// Seconds spent pasting decoded blocks into the ring slot (summed over batches, on every core).
+    pub paste_seconds: f64,
     /// Seconds spent running the ops on pasted chips (summed over batches).
     pub ops_seconds: f64,
     /// Seconds the producer waited for a free ring slot.
@@ -41,11 +49,15 @@ pub(crate) struct Counters {
     pub(crate) batches: AtomicU64,
     pub(crate) skipped: AtomicU64,
     pub(crate) bytes_fetched: AtomicU64,
+    pub(crate) bytes_decoded: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) cache_hits: AtomicU64,
     pub(crate) blocks_decoded: AtomicU64,
+    pub(crate) plan_ns: AtomicU64,
+    pub(crate) wait_bytes_ns: AtomicU64,
     pub(crate) fetch_ns: AtomicU64,
     pub(crate) decode_ns: AtomicU64,
+    pub(crate) paste_ns: AtomicU64,
     pub(crate) ops_ns: AtomicU64,
     pub(crate) wait_slot_ns: AtomicU64,
     pub(crate) wait_consumer_ns: AtomicU64,
@@ -71,11 +83,15 @@ impl Counters {
             batches: self.batches.load(Relaxed),
             skipped: self.skipped.load(Relaxed),
             bytes_fetched: self.bytes_fetched.load(Relaxed),
+            bytes_decoded: self.bytes_decoded.load(Relaxed),
             requests: self.requests.load(Relaxed),
             cache_hits: self.cache_hits.load(Relaxed),
             blocks_decoded: self.blocks_decoded.load(Relaxed),
+            plan_seconds: secs(&self.plan_ns),
+            wait_bytes_seconds: secs(&self.wait_bytes_ns),
             fetch_seconds: secs(&self.fetch_ns),
             decode_seconds: secs(&self.decode_ns),
+            paste_seconds: secs(&self.paste_ns),
             ops_seconds: secs(&self.ops_ns),
             wait_slot_seconds: secs(&self.wait_slot_ns),
             wait_consumer_seconds: secs(&self.wait_consumer_ns),

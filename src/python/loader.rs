@@ -244,8 +244,9 @@ impl PyLoader {
         self.lock().pinned()
     }
 
-    /// The loader's counters so far, as a dict (chips, batches, skipped, bytes_fetched, requests, cache_hits,
-    /// blocks_decoded, and seconds spent fetching, decoding, in ops and waiting).
+    /// The loader's counters so far, as a dict (chips, batches, skipped, bytes_fetched, bytes_decoded,
+    /// requests, cache_hits, blocks_decoded, and seconds spent planning, fetching, decoding, pasting, in ops
+    /// and waiting).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.lock().stats();
         let d = PyDict::new(py);
@@ -253,11 +254,15 @@ impl PyLoader {
         d.set_item("batches", s.batches)?;
         d.set_item("skipped", s.skipped)?;
         d.set_item("bytes_fetched", s.bytes_fetched)?;
+        d.set_item("bytes_decoded", s.bytes_decoded)?;
         d.set_item("requests", s.requests)?;
         d.set_item("cache_hits", s.cache_hits)?;
         d.set_item("blocks_decoded", s.blocks_decoded)?;
+        d.set_item("plan_seconds", s.plan_seconds)?;
+        d.set_item("wait_bytes_seconds", s.wait_bytes_seconds)?;
         d.set_item("fetch_seconds", s.fetch_seconds)?;
         d.set_item("decode_seconds", s.decode_seconds)?;
+        d.set_item("paste_seconds", s.paste_seconds)?;
         d.set_item("ops_seconds", s.ops_seconds)?;
         d.set_item("wait_slot_seconds", s.wait_slot_seconds)?;
         d.set_item("wait_consumer_seconds", s.wait_consumer_seconds)?;

@@ -33,6 +33,8 @@ class Request:
     range: str | None
     """The Range header as sent, e.g. "bytes=0-16383"; None without one."""
     status: int
+    sent: int = 0
+    """Body bytes answered (0 for HEAD and errors)."""
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -72,30 +74,38 @@ class RangeRequestHandler(BaseHTTPRequestHandler):
 
     def _answer(self, send_body: bool) -> None:
         range_header = self.headers.get("Range")
-        status, headers, body = self._response(range_header)
-        self.server.log(Request(self.command, urlsplit(self.path).path, range_header, status))
+        status, headers, body = self._response(range_header, send_body)
+        self.server.log(Request(self.command, urlsplit(self.path).path, range_header, status, len(body)))
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if send_body:
-            self.wfile.write(body)
+        self.wfile.write(body)
 
-    def _response(self, range_header: str | None) -> tuple[int, dict[str, str], bytes]:
+    def _response(self, range_header: str | None, send_body: bool) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers and body (only the bytes asked for are read; no body for HEAD)."""
         root = self.server.root
         path = (root / unquote(urlsplit(self.path).path).lstrip("/")).resolve()
         if root not in path.parents or not path.is_file():
             return HTTPStatus.NOT_FOUND, {"Content-Length": "0"}, b""
-        data = path.read_bytes()
-        size = len(data)
+        stat = path.stat()
+        size = stat.st_size
         headers = {
             "Content-Type": "image/tiff",
             "Accept-Ranges": "bytes",
-            "Last-Modified": email.utils.formatdate(path.stat().st_mtime, usegmt=True),
-            "ETag": f'"{path.stat().st_mtime_ns:x}-{size:x}"',
+            "Last-Modified": email.utils.formatdate(stat.st_mtime, usegmt=True),
+            "ETag": f'"{stat.st_mtime_ns:x}-{size:x}"',
         }
+
+        def read(first: int, length: int) -> bytes:
+            if not send_body:
+                return b""
+            with open(path, "rb") as f:
+                f.seek(first)
+                return f.read(length)
+
         if range_header is None:
-            return HTTPStatus.OK, {**headers, "Content-Length": str(size)}, data
+            return HTTPStatus.OK, {**headers, "Content-Length": str(size)}, read(0, size)
         try:
             byte_range = parse_range(range_header, size)
         except ValueError:
@@ -110,7 +120,7 @@ class RangeRequestHandler(BaseHTTPRequestHandler):
         headers.update(
             {"Content-Range": f"bytes {first}-{last}/{size}", "Content-Length": str(last - first + 1)}
         )
-        return HTTPStatus.PARTIAL_CONTENT, headers, data[first : last + 1]
+        return HTTPStatus.PARTIAL_CONTENT, headers, read(first, last - first + 1)
 
     def log_message(self, format: str, *args) -> None:
         pass  # requests are logged in server.requests instead of on stderr
