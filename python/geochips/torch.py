@@ -207,6 +207,12 @@ class ChipMapDataset(Dataset):
 
     def _slice(self, query: GeoSlice | tuple[float, float, float, float]) -> GeoSlice:
         if isinstance(query, GeoSlice):
+            if tuple(query.size) != tuple(self.size):
+                raise ValueError(f"slice {query.id} is {query.size} px, this dataset's chips are {self.size}")
+            if not 0 <= query.item < len(self.catalog):
+                raise ValueError(
+                    f"slice {query.id} names item {query.item}, the catalog has {len(self.catalog)} items"
+                )
             return query
         bounds = tuple(float(v) for v in query)
         items = self.catalog.query(bounds, self.crs)
