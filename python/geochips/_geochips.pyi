@@ -1,7 +1,7 @@
 """Type stubs for the Rust extension module."""
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -278,6 +278,8 @@ class Loader:
         bands: Sequence[str] | None = None,
         labels: str | None = None,
         mosaic: Literal["newest", "oldest", "catalog", "single"] = "newest",
+        resampling: Literal["bilinear", "nearest"] = "bilinear",
+        asset_resampling: Mapping[str, Literal["bilinear", "nearest"]] | None = None,
         batch_size: int = 32,
         dtype: str | None = None,
         prefetch: int | None = None,
@@ -318,6 +320,8 @@ class ChipReader:
         bands: Sequence[str] | None = None,
         labels: str | None = None,
         mosaic: Literal["newest", "oldest", "catalog", "single"] = "newest",
+        resampling: Literal["bilinear", "nearest"] = "bilinear",
+        asset_resampling: Mapping[str, Literal["bilinear", "nearest"]] | None = None,
         batch_size: int = 64,
         dtype: str | None = None,
         fill: float | None = None,

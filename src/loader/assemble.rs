@@ -18,6 +18,7 @@ use crate::cog::{BlockKey, Cog, coalesce};
 use crate::error::{Error, Result};
 use crate::grid::GeoTransform;
 use crate::ring::Slot;
+use crate::warp::{self, Target, resample};
 use geochips_samplers::GeoSlice;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -457,10 +458,10 @@ struct Blocks<'a> {
     take_error: &'a (dyn Fn(usize) -> Error + Sync),
 }
 
-/// Paste one item's parts: each part's bands into their channels (cast to the output type if it differs),
-/// the fill value where a band is not valid (if one is set), and the validity: 1 where every image band is
-/// valid. Labels are pasted as read (the label asset's nodata, else 0, outside its data); they do not count
-/// towards validity.
+/// Paste one item's parts: each part's bands into their channels (resampled onto the chip's grid if the part
+/// says so, cast to the output type if it differs), the fill value where a band is not valid (if one is set),
+/// and the validity: 1 where every image band is valid. Labels are pasted as read (the label asset's nodata,
+/// else 0, outside its data); they do not count towards validity.
 fn paste_item<'p>(
     shared: &Shared,
     parts: impl Iterator<Item = &'p Part>,
@@ -491,19 +492,25 @@ fn paste_item<'p>(
         }
         let nb = part.plan.bands().len();
         let src = part.cog.dtype();
-        let Buffers { data, valid, .. } = scratch;
+        let Buffers {
+            data,
+            valid,
+            window,
+            ..
+        } = scratch;
         valid.resize(nb * plane, 0);
+        let fill = shared.config.fill.or(part.cog.nodata()).unwrap_or(0.0);
         let Dest::Image(first_channel) = part.dest else {
-            part.cog.paste(&part.plan, &found, labels, Some(valid))?;
+            read_part(part, &found, labels, valid, window, fill)?;
             continue;
         };
         let out = shared.dtype;
         let region = &mut image[first_channel * plane * out.size()..][..nb * plane * out.size()];
         if src == out {
-            part.cog.paste(&part.plan, &found, region, Some(valid))?;
+            read_part(part, &found, region, valid, window, fill)?;
         } else {
             data.resize(nb * plane * src.size(), 0);
-            part.cog.paste(&part.plan, &found, data, Some(valid))?;
+            read_part(part, &found, data, valid, window, fill)?;
             src.cast_into(data, out, region);
         }
         if let Some(fill) = shared.config.fill {
@@ -519,6 +526,54 @@ fn paste_item<'p>(
                 *m &= v;
             }
         }
+    }
+    Ok(())
+}
+
+/// Read `part`'s bands from its decoded blocks (`found`, in plan order) into `out` [C, H, W] of the chip and
+/// their validity into `valid` [C, H, W]: pasted as they lie, or pasted into `window`'s buffers and resampled
+/// onto the chip's grid. A resampled pixel is valid where its source pixels are valid in every band of the
+/// part (so its bands share one validity), and `fill` elsewhere.
+fn read_part(
+    part: &Part,
+    found: &[Option<&[u8]>],
+    out: &mut [u8],
+    valid: &mut [u8],
+    window: &mut (Vec<u8>, Vec<u8>),
+    fill: f64,
+) -> Result<()> {
+    let Some(warp) = &part.warp else {
+        return part.cog.paste(&part.plan, found, out, Some(valid));
+    };
+    let (nb, dtype) = (part.plan.bands().len(), part.cog.dtype());
+    let n = part.plan.window().pixels() as usize;
+    let (data, mask) = window;
+    data.resize(nb * n * dtype.size(), 0);
+    mask.resize(nb * n, 0);
+    part.cog.paste(&part.plan, found, data, Some(mask))?;
+    let (pixels, bands) = mask.split_at_mut(n);
+    for band in bands.chunks_exact(n) {
+        for (m, v) in pixels.iter_mut().zip(band) {
+            *m &= v;
+        }
+    }
+    let source = warp::Source {
+        dtype,
+        window: *part.plan.window(),
+        bands: nb,
+        data,
+        mask: pixels,
+    };
+    let plane = valid.len() / nb;
+    let (chip_valid, band_valids) = valid.split_at_mut(plane);
+    let mut target = Target {
+        data: out,
+        mask: chip_valid,
+        fill,
+    };
+    resample(&warp.map, warp.method, &source, &mut target)?;
+    for band in band_valids.chunks_exact_mut(plane) {
+        band.copy_from_slice(chip_valid);
     }
     Ok(())
 }

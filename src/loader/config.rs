@@ -1,8 +1,11 @@
 //! LoaderConfig: what a loader reads, how much it keeps in flight, and what it does on errors.
 
+use std::collections::BTreeMap;
+
 use super::Mosaic;
 use crate::dtype::DataType;
 use crate::ops::Sequential;
+use crate::warp::Resampling;
 
 /// What to do when a chip cannot be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,6 +35,12 @@ pub struct LoaderConfig {
     pub labels: Option<Labels>,
     /// How a chip that covers several items is filled (default: first valid, newest first).
     pub mosaic: Mosaic,
+    /// How image bands are resampled onto a chip's grid that is not their asset's own (another resolution, as
+    /// a 20 m band stacked onto a 10 m chip, or another CRS): bilinear by default, as TorchGeo reads images.
+    /// Chips on an asset's grid are read as stored, never resampled. Labels are always nearest.
+    pub resampling: Resampling,
+    /// [`LoaderConfig::resampling`] for the assets of these keys (e.g. nearest for a `"SCL"` class band).
+    pub asset_resampling: BTreeMap<String, Resampling>,
     /// Chip width and height in pixels; every slice the sampler draws must have this size.
     pub chip_size: (u32, u32),
     /// Sample type of the batch image; `None`: the assets' own type (casting costs a copy per chip).
@@ -71,6 +80,8 @@ impl LoaderConfig {
             bands: None,
             labels: None,
             mosaic: Mosaic::default(),
+            resampling: Resampling::Bilinear,
+            asset_resampling: BTreeMap::new(),
             chip_size: (width, height),
             dtype: None,
             ops: None,
@@ -86,5 +97,13 @@ impl LoaderConfig {
             on_error: OnError::Raise,
             ordered: true,
         }
+    }
+
+    /// How the image bands of the asset keyed `key` are resampled.
+    pub fn resampling_of(&self, key: &str) -> Resampling {
+        self.asset_resampling
+            .get(key)
+            .copied()
+            .unwrap_or(self.resampling)
     }
 }

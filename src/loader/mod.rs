@@ -110,6 +110,8 @@ struct Buffers {
     valid: Vec<u8>,
     /// A later mosaic item's chip: image, validity, labels.
     chip: (Vec<u8>, Vec<u8>, Vec<u8>),
+    /// A resampled part's source window: samples and per-band validity.
+    window: (Vec<u8>, Vec<u8>),
 }
 
 /// [`Buffers`] kept between chips.
@@ -237,7 +239,7 @@ impl Loader {
         let layouts: Vec<Vec<Group>> = catalog
             .items()
             .iter()
-            .map(|item| layout(item, config.bands.as_deref(), label_band))
+            .map(|item| layout(item, &config))
             .collect::<Result<_>>()?;
         let labels: Vec<Option<(usize, usize)>> = catalog
             .items()

@@ -11,8 +11,9 @@ use crate::error::Result;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mosaic {
     /// Each pixel from the first item, in priority order, whose bands are all valid there; the items are the
-    /// slice's item and every other item in the slice's CRS whose bounds meet the chip and whose time meets
-    /// the slice's (so a dated scene is mosaicked with the scenes of its own date, not with other dates).
+    /// slice's item and every other item whose bounds meet the chip (in another CRS: whose lon/lat box meets
+    /// the chip's; it is reprojected onto the chip's grid) and whose time meets the slice's (so a dated scene
+    /// is mosaicked with the scenes of its own date, not with other dates).
     FirstValid(Priority),
     /// From the slice's item alone: outside it (or where it has nodata) the chip is fill, marked invalid.
     Single,
@@ -47,11 +48,8 @@ pub(crate) fn sources(catalog: &Catalog, slice: &GeoSlice, mosaic: Mosaic) -> Re
     let items = catalog.items();
     let meets = |item: &Item| {
         let (a, b) = (&item.bounds, &slice.bounds);
-        item.crs == slice.crs
-            && a.minx < b.maxx
-            && b.minx < a.maxx
-            && a.miny < b.maxy
-            && b.miny < a.maxy
+        item.crs != slice.crs
+            || (a.minx < b.maxx && b.minx < a.maxx && a.miny < b.maxy && b.miny < a.maxy)
     };
     let mut found: Vec<usize> = catalog
         .query(&slice.bounds, slice.crs, &slice.interval)?

@@ -2,6 +2,7 @@
 //! to torch, numpy, JAX or CuPy through DLPack without a copy. The GIL is released while Rust fetches,
 //! decodes or waits for a batch.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::exceptions::{PyBufferError, PyValueError};
@@ -48,6 +49,22 @@ fn parse_mosaic(name: &str) -> PyResult<Mosaic> {
     })
 }
 
+/// The resampling of image bands, `resampling` for every asset but those `by_asset` names (see
+/// [`LoaderConfig::resampling`]), set on `config`.
+fn set_resampling(
+    config: &mut LoaderConfig,
+    resampling: &str,
+    by_asset: Option<HashMap<String, String>>,
+) -> PyResult<()> {
+    config.resampling = resampling.parse().map_err(to_py)?;
+    for (key, name) in by_asset.unwrap_or_default() {
+        config
+            .asset_resampling
+            .insert(key, name.parse().map_err(to_py)?);
+    }
+    Ok(())
+}
+
 /// The chip size of a sampler's slices, when it is fixed in pixels.
 fn sampler_size(sampler: &AnySampler) -> Option<(u32, u32)> {
     sampler.clone().next().map(|s| s.size)
@@ -79,7 +96,10 @@ impl PyLoader {
     /// (None: all bands of all assets but the labels); ``labels``: the band name of the label raster read into
     /// each batch's ``mask`` (None: no labels); ``mosaic``: how a chip over several items is filled, each pixel
     /// from the first valid item, ``"newest"`` first (default), ``"oldest"`` or in ``"catalog"`` order, or
-    /// ``"single"`` (the slice's item alone); ``dtype``: the image type (None: the assets'); ``prefetch`` batches
+    /// ``"single"`` (the slice's item alone); ``resampling``: ``"bilinear"`` (default) or ``"nearest"``, how
+    /// image bands are resampled onto a chip's grid that is not their own (another resolution or CRS), and
+    /// ``asset_resampling`` a dict of asset key to method for the assets that differ (labels: always nearest);
+    /// ``dtype``: the image type (None: the assets'); ``prefetch`` batches
     /// fetched ahead (None: 16) and ``ring_slots`` reusable slots for batches being decoded or held (None: 4;
     /// at least 2); ``max_requests``/``max_bytes`` in
     /// flight; ``tile_cache_bytes`` of decoded tiles; ``decode_threads`` (None: one per core); ``fill`` where
@@ -88,7 +108,8 @@ impl PyLoader {
     /// each chip on the decode threads (the batches hold their output).
     #[new]
     #[pyo3(signature = (
-        catalog, sampler, *, size=None, bands=None, labels=None, mosaic="newest", batch_size=32, dtype=None, prefetch=None, ring_slots=None,
+        catalog, sampler, *, size=None, bands=None, labels=None, mosaic="newest", resampling="bilinear",
+        asset_resampling=None, batch_size=32, dtype=None, prefetch=None, ring_slots=None,
         max_requests=256, max_bytes=256 << 20, tile_cache_bytes=256 << 20, decode_threads=None, fill=None,
         on_error="raise", ordered=true, ops=None,
     ))]
@@ -100,6 +121,8 @@ impl PyLoader {
         bands: Option<Vec<String>>,
         labels: Option<String>,
         mosaic: &str,
+        resampling: &str,
+        asset_resampling: Option<HashMap<String, String>>,
         batch_size: usize,
         dtype: Option<&str>,
         prefetch: Option<usize>,
@@ -150,6 +173,7 @@ impl PyLoader {
         config.bands = bands;
         config.labels = labels.map(Labels::Band);
         config.mosaic = parse_mosaic(mosaic)?;
+        set_resampling(&mut config, resampling, asset_resampling)?;
         config.batch_size = batch_size;
         config.dtype = dtype.map(parse_dtype).transpose()?;
         config.ops = ops.map(super::ops::extract).transpose()?;
@@ -472,11 +496,13 @@ struct PyChipReader(Mutex<ChipReader>);
 #[pymethods]
 impl PyChipReader {
     /// A reader of ``size`` chips (an int or ``(width, height)``) of ``bands`` (None: all but the labels) and
-    /// the ``labels`` band (None: no labels) from ``catalog``, mosaicked as ``Loader``'s ``mosaic`` says, up to ``batch_size`` per ``read``, as ``dtype``
+    /// the ``labels`` band (None: no labels) from ``catalog``, mosaicked and resampled as ``Loader``'s
+    /// ``mosaic``, ``resampling`` and ``asset_resampling`` say, up to ``batch_size`` per ``read``, as ``dtype``
     /// (None: the assets' type); ``fill`` where invalid.
     #[new]
     #[pyo3(signature = (
-        catalog, size, *, bands=None, labels=None, mosaic="newest", batch_size=64, dtype=None, fill=None,
+        catalog, size, *, bands=None, labels=None, mosaic="newest", resampling="bilinear", asset_resampling=None,
+        batch_size=64, dtype=None, fill=None,
     ))]
     #[allow(clippy::too_many_arguments)] // the Python signature
     fn new(
@@ -485,6 +511,8 @@ impl PyChipReader {
         bands: Option<Vec<String>>,
         labels: Option<String>,
         mosaic: &str,
+        resampling: &str,
+        asset_resampling: Option<HashMap<String, String>>,
         batch_size: usize,
         dtype: Option<&str>,
         fill: Option<f64>,
@@ -508,6 +536,7 @@ impl PyChipReader {
         config.bands = bands;
         config.labels = labels.map(Labels::Band);
         config.mosaic = parse_mosaic(mosaic)?;
+        set_resampling(&mut config, resampling, asset_resampling)?;
         config.batch_size = batch_size;
         config.dtype = dtype.map(parse_dtype).transpose()?;
         config.fill = fill;
