@@ -1,10 +1,10 @@
 """geochips: image chips from Cloud-Optimized GeoTIFFs, fast, for machine-learning training.
 
-``Catalog`` indexes COGs; ``RandomSampler`` / ``GridSampler`` draw ``GeoSlice`` chips over it; ``Loader``
-reads them into ``Batch`` objects whose ``image`` and ``mask`` export through DLPack without a copy. Ops
-(normalisation, indices, cloud masks, augmentations) live in ``geochips.ops`` and run inside the loader
-(``Loader(..., ops=...)``). The torch wrappers live in ``geochips.torch`` (imported on demand, so torch is not
-needed otherwise).
+``Catalog`` indexes COGs; ``RandomSampler`` / ``GridSampler`` / ``TimeSeriesSampler`` draw ``GeoSlice`` chips
+over it; ``Loader`` reads them into ``Batch`` objects whose ``image`` and ``mask`` export through DLPack without a
+copy. Ops (normalisation, indices, cloud masks, augmentations) live in ``geochips.ops`` and run inside the
+loader (``Loader(..., ops=...)``). The torch wrappers live in ``geochips.torch`` (imported on demand, so torch is
+not needed otherwise).
 """
 
 from geochips._geochips import (
@@ -18,6 +18,7 @@ from geochips._geochips import (
     GridSampler,
     Loader,
     RandomSampler,
+    TimeSeriesSampler,
     open,
     write_cog,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "GridSampler",
     "Loader",
     "RandomSampler",
+    "TimeSeriesSampler",
     "open",
     "write_cog",
 ]

@@ -210,6 +210,28 @@ class GridSampler(_Sampler):
     def copy(self) -> GridSampler:
         """An independent copy, in the same state."""
 
+class TimeSeriesSampler(_Sampler):
+    """Samples of ``steps`` chips at one place from items of distinct dates, in increasing time (slices
+    ``g*steps`` to ``g*steps + steps - 1`` form sample ``g``); read with ``Loader(..., time_steps=steps)``."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        size: Size | None = None,
+        *,
+        steps: int = 4,
+        length: int | None = None,
+        seed: int = 0,
+        units: Literal["pixels", "crs"] = "pixels",
+        roi: Bounds | Sequence[tuple[float, float]] | None = None,
+        roi_crs: str | None = None,
+        toi: Time | None = None,
+        boundless: bool = False,
+    ) -> None:
+        """``length`` samples per epoch of ``steps`` ``size`` chips each."""
+    def copy(self) -> TimeSeriesSampler:
+        """An independent copy, in the same state."""
+
 class BatchArray:
     """A batch's image or mask, exported with DLPack (no copy); it keeps the ring slot leased."""
 
@@ -236,15 +258,17 @@ class Batch:
     """A batch of chips in a ring slot; the slot is reused once the Batch and every export of it are gone."""
 
     image: BatchArray
-    """[B, C, H, W] of ``dtype``: ``torch.from_dlpack(batch.image)``."""
+    """[B, C, H, W] of ``dtype`` ([B, T, C, H, W] for time series): ``torch.from_dlpack(batch.image)``."""
     valid: BatchArray
-    """[B, H, W] uint8: 1 where every band is valid."""
+    """[B, H, W] uint8 ([B, T, H, W] for time series): 1 where every band is valid."""
     mask: BatchArray | None
-    """[B, H, W] labels of the label raster's type; None when the loader reads no labels."""
+    """[B, H, W] ([B, T, H, W]) labels of the label raster's type; None when the loader reads no labels."""
     index: int
     """Position of the batch in its epoch."""
     shape: list[int]
-    """(chips, channels, height, width)."""
+    """The shape of ``image``."""
+    steps: int
+    """Time steps per sample: 1, or T for time series (the per-chip lists then hold B·T entries, sample-major)."""
     dtype: str
     """The numpy name of the image type."""
     slices: list[GeoSlice]
@@ -272,7 +296,7 @@ class Loader:
     def __init__(
         self,
         catalog: Catalog,
-        sampler: RandomSampler | GridSampler,
+        sampler: RandomSampler | GridSampler | TimeSeriesSampler,
         *,
         size: int | tuple[int, int] | None = None,
         bands: Sequence[str] | None = None,
@@ -281,6 +305,7 @@ class Loader:
         resampling: Literal["bilinear", "nearest"] = "bilinear",
         asset_resampling: Mapping[str, Literal["bilinear", "nearest"]] | None = None,
         batch_size: int = 32,
+        time_steps: int = 1,
         dtype: str | None = None,
         prefetch: int | None = None,
         ring_slots: int | None = None,

@@ -92,6 +92,7 @@ class ChipDataset(IterableDataset):
         self.sampler = sampler.copy()
         self.loader_options = loader_options
         self.batch_size: int = loader_options.get("batch_size", 32)
+        self.batch_chips: int = self.batch_size * loader_options.get("time_steps", 1)
         self.epoch = 0
         self._loader: Loader | None = None
         self._owner: tuple[int, tuple[int, int, int, int]] | None = None
@@ -151,7 +152,7 @@ class ChipDataset(IterableDataset):
         """Batches per epoch of this process's shard (of one worker's shard inside a worker)."""
         sampler = self.sampler.copy()
         sampler.set_shard(*_shard())
-        return (len(sampler) + self.batch_size - 1) // self.batch_size
+        return (len(sampler) + self.batch_chips - 1) // self.batch_chips
 
     def state_dict(self) -> dict[str, int]:
         """Where iteration stands: the epoch and the batches of it already yielded."""

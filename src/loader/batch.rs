@@ -2,7 +2,7 @@
 //! reads them — with each chip's GeoSlice, item id and transform. The slot goes back to the ring when the Batch and every export of it are dropped.
 
 use geochips_samplers::GeoSlice;
-use ndarray::{ArrayView3, ArrayView4};
+use ndarray::{ArrayView3, ArrayView4, ArrayView5};
 
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
@@ -19,6 +19,8 @@ pub struct Batch {
     pub(crate) label_dtype: Option<DataType>,
     /// Where the labels start in the slot's mask region.
     pub(crate) labels_offset: usize,
+    /// Chips per sample: 1, or the time steps of time series samples.
+    pub(crate) steps: usize,
     /// (chips in this batch, channels, height, width).
     pub(crate) shape: [usize; 4],
     pub(crate) slices: Vec<GeoSlice>,
@@ -63,6 +65,13 @@ impl Batch {
         self.shape
     }
 
+    /// Chips per sample: 1, or `T` for time series ([`super::LoaderConfig::time_steps`]); the batch holds
+    /// [`Batch::len`] / `T` samples of `T` chips each, sample-major (chip `b * T + t` is step `t` of sample
+    /// `b`, and its slice's interval the step's time).
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
     /// The image sample type.
     pub fn dtype(&self) -> DataType {
         self.dtype
@@ -97,6 +106,17 @@ impl Batch {
         let samples = samples::<T>(self.image_bytes(), self.dtype, "images")?;
         Ok(ArrayView4::from_shape(self.shape, samples)
             .expect("the slot holds exactly `shape` samples"))
+    }
+
+    /// The images of time series samples as an ndarray view [B, T, C, H, W] of `T` (the same samples as
+    /// [`Batch::image`], B·T chips seen as B samples of [`Batch::steps`] steps).
+    pub fn image_series<T: Sample>(&self) -> Result<ArrayView5<'_, T>> {
+        let [n, c, h, w] = self.shape;
+        let steps = self.steps;
+        Ok(self
+            .image::<T>()?
+            .into_shape_with_order([n / steps, steps, c, h, w])
+            .expect("a batch holds whole samples"))
     }
 
     /// The validity mask as an ndarray view [B, H, W]: 1 where every band of the chip is valid, else 0.

@@ -48,8 +48,12 @@ pub struct LoaderConfig {
     /// Ops run on each chip after it is pasted, on the decode pool, before the batch is handed out (the ring
     /// slots hold their output); `None`: the chips as read.
     pub ops: Option<Sequential>,
-    /// Chips per batch.
+    /// Samples per batch: chips, or time series of `time_steps` chips each.
     pub batch_size: usize,
+    /// Chips per sample: 1 (default), or `T` for a time series sampler's samples of `T` slices at one place
+    /// (a [`crate::samplers::TimeSeriesSampler`] of `steps = T`); a batch then holds `batch_size * T` chips,
+    /// sample-major, viewed as [B, T, C, H, W] by [`super::Batch::image_series`] (and in Python).
+    pub time_steps: usize,
     /// Batches being planned and fetched ahead of the consumer (their stored bytes count against
     /// `max_bytes`; they take a ring slot only to decode). Deeper hides more latency.
     pub prefetch: usize,
@@ -86,6 +90,7 @@ impl LoaderConfig {
             dtype: None,
             ops: None,
             batch_size: 32,
+            time_steps: 1,
             prefetch: 16,
             ring_slots: 4,
             max_requests: 256,

@@ -165,15 +165,20 @@ impl Shared {
         }
     }
 
+    /// Chips in a full batch: its samples times their time steps.
+    fn batch_chips(&self) -> usize {
+        self.config.batch_size * self.config.time_steps
+    }
+
     /// Where the labels start in a slot's mask region: after the validity masks, 64-byte aligned.
     fn labels_offset(&self) -> usize {
-        (self.chip_bytes().valid * self.config.batch_size).next_multiple_of(64)
+        (self.chip_bytes().valid * self.batch_chips()).next_multiple_of(64)
     }
 
     /// Bytes of one ring slot's image region and mask region (validity masks, then labels).
     fn slot_bytes(&self) -> (usize, usize) {
         let chip = self.chip_bytes();
-        let b = self.config.batch_size;
+        let b = self.batch_chips();
         (chip.image * b, self.labels_offset() + chip.labels * b)
     }
 }
@@ -217,11 +222,12 @@ impl Loader {
     ) -> Result<Loader> {
         let bad = |reason: String| Err(Error::Loader { reason });
         if config.batch_size == 0
+            || config.time_steps == 0
             || config.prefetch == 0
             || config.chip_size.0 == 0
             || config.chip_size.1 == 0
         {
-            return bad("batch_size, prefetch and chip_size must be positive".into());
+            return bad("batch_size, time_steps, prefetch and chip_size must be positive".into());
         }
         if config.ring_slots < 2 {
             return bad(format!(

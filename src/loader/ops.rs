@@ -124,7 +124,7 @@ impl LoaderOps {
         }
         let mut staging = self.take();
         let pasted = shared.pasted_bytes();
-        let n = shared.config.batch_size;
+        let n = shared.batch_chips();
         let (s_image, s_valid, s_labels) = staging.parts(pasted, n);
         let filled = gathered.paste(shared, s_image, s_valid, s_labels);
         let sources = split(pasted, s_image, s_valid, s_labels);

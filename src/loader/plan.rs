@@ -171,7 +171,7 @@ async fn plan_item(
 }
 
 /// The transform of `slice`'s chip: north-up, its top-left corner at the bounds' (minx, maxy).
-fn chip_transform(slice: &GeoSlice) -> GeoTransform {
+pub(crate) fn chip_transform(slice: &GeoSlice) -> GeoTransform {
     let b = slice.bounds;
     GeoTransform::new(slice.res.0, 0.0, b.minx, 0.0, -slice.res.1, b.maxy)
 }

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::batch::Batch;
 use super::config::OnError;
+use super::plan::chip_transform;
 use super::stats::Counters;
 use super::turn::{Turn, Turnstile};
 use super::{Shared, assemble};
@@ -187,7 +188,7 @@ async fn produce(
     let (mut next_index, mut next_out, mut exhausted) = (0u64, 0u64, false);
     loop {
         while !exhausted && jobs.len() < shared.config.prefetch {
-            let slices = draw(&sampler, shared.config.batch_size, &progress);
+            let slices = draw(&sampler, shared.batch_chips(), &progress);
             if slices.is_empty() {
                 exhausted = true;
                 break;
@@ -254,13 +255,15 @@ struct Job {
 impl Job {
     /// Fill a ring slot with the chips of `slices`: gather (plan, reserve bytes in turn, fetch), take a slot
     /// in turn, decode and paste. With `on_error = skip`, failed chips are replaced by the sampler's next
-    /// slices (and the batch shortened if the epoch runs out).
+    /// slices (and the batch shortened if the epoch runs out) — except in time series, where a failed step
+    /// stays in its place as fill, marked invalid.
     async fn run(
         self,
         mut slices: Vec<GeoSlice>,
         (bytes_turn, slot_turn): (Turn, Turn),
     ) -> Result<Batch> {
         let shared = &self.shared;
+        whole_samples(&slices, shared.config.time_steps)?;
         let mut positions: Vec<usize> = (0..slices.len()).collect();
         let mut gathered = assemble::gather(shared, &slices, &positions, Some(bytes_turn)).await;
         slot_turn.wait().await;
@@ -297,6 +300,13 @@ impl Job {
                     }
                 }
             }
+            if shared.config.time_steps > 1 {
+                for &p in &failed {
+                    self.blank(&mut slot, p);
+                    transforms[p] = Some(chip_transform(&slices[p]));
+                }
+                break;
+            }
             let replacements = draw(&self.sampler, failed.len(), &self.progress);
             dropped.extend(failed.drain(replacements.len()..));
             if failed.is_empty() {
@@ -309,6 +319,24 @@ impl Job {
             gathered = assemble::gather(shared, &replacements, &positions, None).await;
         }
         Ok(self.finish(slot, slices, transforms, &dropped))
+    }
+
+    /// Write chip `p` of `slot` as fill (the configured fill, else 0), invalid, labels 0.
+    fn blank(&self, slot: &mut Slot, p: usize) {
+        let shared = &self.shared;
+        let (chip, dtype) = (shared.chip_bytes(), shared.spec.dtype);
+        let mut value = [0u8; 8];
+        dtype.write_value(
+            shared.config.fill.unwrap_or(0.0),
+            &mut value[..dtype.size()],
+        );
+        let (image, mask) = slot.parts_mut();
+        let (valid, labels) = mask.split_at_mut(shared.labels_offset());
+        for sample in image[p * chip.image..][..chip.image].chunks_exact_mut(dtype.size()) {
+            sample.copy_from_slice(&value[..dtype.size()]);
+        }
+        valid[p * chip.valid..][..chip.valid].fill(0);
+        labels[p * chip.labels..][..chip.labels].fill(0);
     }
 
     /// Close the gaps `dropped` chips left (moving later chips down) and freeze the slot into a Batch.
@@ -341,6 +369,7 @@ impl Job {
             dtype: spec.dtype,
             label_dtype: shared.label_dtype,
             labels_offset: shared.labels_offset(),
+            steps: shared.config.time_steps,
             shape: [
                 slices.len(),
                 spec.bands.len(),
@@ -357,5 +386,25 @@ impl Job {
                 .collect(),
             slices,
         }
+    }
+}
+
+/// With time series (`steps` > 1): that `slices` are whole samples, each `steps` slices of one place (as a
+/// [`TimeSeriesSampler`](crate::samplers::TimeSeriesSampler) draws them).
+fn whole_samples(slices: &[GeoSlice], steps: usize) -> Result<()> {
+    let place = |s: &GeoSlice| (s.bounds, s.crs, s.size);
+    match slices
+        .chunks(steps)
+        .find(|g| g.len() < steps || g.iter().any(|s| place(s) != place(&g[0])))
+    {
+        None => Ok(()),
+        Some(g) => Err(Error::Loader {
+            reason: format!(
+                "time_steps is {steps}, but slices {} to {} are not {steps} slices of one place: draw time \
+                 series with a TimeSeriesSampler of steps = {steps}",
+                g[0].id,
+                g[g.len() - 1].id
+            ),
+        }),
     }
 }

@@ -27,6 +27,14 @@ impl ChipReader {
     /// A reader of `config.chip_size` chips from `catalog`, up to `config.batch_size` per [`ChipReader::read`];
     /// `prefetch` and `ring_slots` are set to what reading on demand needs (1 and 3).
     pub fn new(catalog: Arc<Catalog>, mut config: LoaderConfig) -> Result<ChipReader> {
+        if config.time_steps != 1 {
+            return Err(Error::Loader {
+                reason: format!(
+                    "a ChipReader reads the slices it is given, one chip each: time_steps must be 1, not {}",
+                    config.time_steps
+                ),
+            });
+        }
         config.prefetch = 1;
         config.ring_slots = 3;
         let (size, batch_size, items) = (config.chip_size, config.batch_size, catalog.len());

@@ -74,8 +74,8 @@ struct DLManagedTensorVersioned {
 #[repr(C)]
 struct Legacy {
     managed: DLManagedTensor,
-    shape: [i64; 4],
-    strides: [i64; 4],
+    shape: [i64; MAX_DIMS],
+    strides: [i64; MAX_DIMS],
     _lease: Lease,
 }
 
@@ -83,8 +83,8 @@ struct Legacy {
 #[repr(C)]
 struct Versioned {
     managed: DLManagedTensorVersioned,
-    shape: [i64; 4],
-    strides: [i64; 4],
+    shape: [i64; MAX_DIMS],
+    strides: [i64; MAX_DIMS],
     _lease: Lease,
 }
 
@@ -119,9 +119,12 @@ fn dl_dtype(d: DataType) -> DLDataType {
     }
 }
 
-/// Shape and C-order strides (in elements) of `shape`, padded to 4 dimensions (unused entries last).
-fn dims(shape: &[usize]) -> ([i64; 4], [i64; 4]) {
-    let (mut s, mut st) = ([0i64; 4], [0i64; 4]);
+/// The most dimensions an export has: [B, T, C, H, W] time series images.
+const MAX_DIMS: usize = 5;
+
+/// Shape and C-order strides (in elements) of `shape`, padded to [`MAX_DIMS`] (unused entries last).
+fn dims(shape: &[usize]) -> ([i64; MAX_DIMS], [i64; MAX_DIMS]) {
+    let (mut s, mut st) = ([0i64; MAX_DIMS], [0i64; MAX_DIMS]);
     let mut step = 1i64;
     for (k, &n) in shape.iter().enumerate().rev() {
         s[k] = n as i64;
@@ -176,7 +179,7 @@ unsafe extern "C" fn capsule_versioned(capsule: *mut ffi::PyObject) {
 }
 
 impl Export {
-    fn tensor(&self, shape: &mut [i64; 4], strides: &mut [i64; 4]) -> DLTensor {
+    fn tensor(&self, shape: &mut [i64; MAX_DIMS], strides: &mut [i64; MAX_DIMS]) -> DLTensor {
         DLTensor {
             data: self.data as *mut c_void,
             device: DLDevice {

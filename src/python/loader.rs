@@ -79,7 +79,10 @@ struct PyLoader {
     inner: Mutex<Loader>,
     /// A copy of the sampler as given, for lengths.
     sampler: AnySampler,
+    /// Samples per batch.
     batch_size: usize,
+    /// Chips per batch: samples times time steps.
+    batch_chips: usize,
 }
 
 impl PyLoader {
@@ -96,7 +99,8 @@ impl PyLoader {
     /// (None: all bands of all assets but the labels); ``labels``: the band name of the label raster read into
     /// each batch's ``mask`` (None: no labels); ``mosaic``: how a chip over several items is filled, each pixel
     /// from the first valid item, ``"newest"`` first (default), ``"oldest"`` or in ``"catalog"`` order, or
-    /// ``"single"`` (the slice's item alone); ``resampling``: ``"bilinear"`` (default) or ``"nearest"``, how
+    /// ``"single"`` (the slice's item alone); ``time_steps``: 1, or ``T`` to read a ``TimeSeriesSampler``'s
+    /// samples of ``T`` steps as ``image`` [B, T, C, H, W], ``valid`` and ``mask`` [B, T, H, W]; ``resampling``: ``"bilinear"`` (default) or ``"nearest"``, how
     /// image bands are resampled onto a chip's grid that is not their own (another resolution or CRS), and
     /// ``asset_resampling`` a dict of asset key to method for the assets that differ (labels: always nearest);
     /// ``dtype``: the image type (None: the assets'); ``prefetch`` batches
@@ -109,7 +113,7 @@ impl PyLoader {
     #[new]
     #[pyo3(signature = (
         catalog, sampler, *, size=None, bands=None, labels=None, mosaic="newest", resampling="bilinear",
-        asset_resampling=None, batch_size=32, dtype=None, prefetch=None, ring_slots=None,
+        asset_resampling=None, batch_size=32, time_steps=1, dtype=None, prefetch=None, ring_slots=None,
         max_requests=256, max_bytes=256 << 20, tile_cache_bytes=256 << 20, decode_threads=None, fill=None,
         on_error="raise", ordered=true, ops=None,
     ))]
@@ -124,6 +128,7 @@ impl PyLoader {
         resampling: &str,
         asset_resampling: Option<HashMap<String, String>>,
         batch_size: usize,
+        time_steps: usize,
         dtype: Option<&str>,
         prefetch: Option<usize>,
         ring_slots: Option<usize>,
@@ -175,6 +180,7 @@ impl PyLoader {
         config.mosaic = parse_mosaic(mosaic)?;
         set_resampling(&mut config, resampling, asset_resampling)?;
         config.batch_size = batch_size;
+        config.time_steps = time_steps;
         config.dtype = dtype.map(parse_dtype).transpose()?;
         config.ops = ops.map(super::ops::extract).transpose()?;
         config.prefetch = prefetch.unwrap_or(config.prefetch);
@@ -198,6 +204,7 @@ impl PyLoader {
         Ok(PyLoader {
             inner: Mutex::new(loader),
             sampler,
+            batch_chips: batch_size * time_steps,
             batch_size,
         })
     }
@@ -227,7 +234,7 @@ impl PyLoader {
             let mut loader = self.lock();
             let state = SamplerState {
                 epoch,
-                position: batches * self.batch_size as u64,
+                position: batches * self.batch_chips as u64,
                 ..loader.sampler_state()
             };
             loader.restore_sampler(&state);
@@ -241,10 +248,10 @@ impl PyLoader {
 
     /// Batches in an epoch of the sampler's shard (the last one may be short).
     fn __len__(&self) -> usize {
-        (self.sampler.epoch_len() as usize).div_ceil(self.batch_size)
+        (self.sampler.epoch_len() as usize).div_ceil(self.batch_chips)
     }
 
-    /// Chips per batch.
+    /// Samples per batch: chips, or time series.
     #[getter]
     fn batch_size(&self) -> usize {
         self.batch_size
@@ -300,37 +307,48 @@ impl PyLoader {
 }
 
 /// A batch of chips in a ring slot: ``image`` [B, C, H, W], ``valid`` [B, H, W] (1 where every band is
-/// valid), ``mask`` [B, H, W] (the labels, when the loader reads them), each chip's GeoSlice, item id and transform. The slot is reused only when the Batch and every DLPack export
-/// of it are gone.
+/// valid), ``mask`` [B, H, W] (the labels, when the loader reads them), each chip's GeoSlice, item id and
+/// transform. Time series batches (``steps`` > 1) add a T axis after B: [B, T, C, H, W] and [B, T, H, W];
+/// their per-chip lists (slices, bounds, time, ...) hold B·T entries, sample-major. The slot is reused only
+/// when the Batch and every DLPack export of it are gone.
 #[pyclass(name = "Batch", module = "geochips", frozen)]
 struct PyBatch(Arc<Batch>);
 
 impl PyBatch {
-    /// An export of one [B, H, W] plane of the slot.
-    fn plane(&self, bytes: &[u8], dtype: DataType) -> PyBatchArray {
-        let b = &self.0;
-        let [n, _, h, w] = b.shape();
+    /// The leading axes of the batch's arrays: [B], or [B, T] for time series.
+    fn leading(&self) -> Vec<usize> {
+        let (n, steps) = (self.0.len(), self.0.steps());
+        match steps {
+            1 => vec![n],
+            _ => vec![n / steps, steps],
+        }
+    }
+
+    /// An export of a region of the slot: the leading axes, then `rest`.
+    fn export(&self, bytes: &[u8], dtype: DataType, rest: &[usize]) -> PyBatchArray {
         PyBatchArray(Export {
-            lease: b.lease().clone(),
+            lease: self.0.lease().clone(),
             data: bytes.as_ptr(),
             dtype,
-            shape: vec![n, h, w],
+            shape: [self.leading().as_slice(), rest].concat(),
         })
+    }
+
+    /// An export of one [B, H, W] plane of the slot.
+    fn plane(&self, bytes: &[u8], dtype: DataType) -> PyBatchArray {
+        let [_, _, h, w] = self.0.shape();
+        self.export(bytes, dtype, &[h, w])
     }
 }
 
 #[pymethods]
 impl PyBatch {
-    /// The images, [B, C, H, W]: pass to ``torch.from_dlpack`` / ``numpy.from_dlpack`` (no copy).
+    /// The images, [B, C, H, W] ([B, T, C, H, W] for time series): pass to ``torch.from_dlpack`` /
+    /// ``numpy.from_dlpack`` (no copy).
     #[getter]
     fn image(&self) -> PyBatchArray {
-        let b = &self.0;
-        PyBatchArray(Export {
-            lease: b.lease().clone(),
-            data: b.image_bytes().as_ptr(),
-            dtype: b.dtype(),
-            shape: b.shape().to_vec(),
-        })
+        let [_, c, h, w] = self.0.shape();
+        self.export(self.0.image_bytes(), self.0.dtype(), &[c, h, w])
     }
 
     /// The validity mask, [B, H, W] uint8: 1 where every band is valid.
@@ -352,10 +370,17 @@ impl PyBatch {
         self.0.index()
     }
 
-    /// (chips, channels, height, width).
+    /// The shape of ``image``: (B, C, H, W), or (B, T, C, H, W) for time series.
     #[getter]
-    fn shape(&self) -> [usize; 4] {
-        self.0.shape()
+    fn shape(&self) -> Vec<usize> {
+        let [_, c, h, w] = self.0.shape();
+        [self.leading().as_slice(), &[c, h, w]].concat()
+    }
+
+    /// Time steps per sample: 1, or T for time series.
+    #[getter]
+    fn steps(&self) -> usize {
+        self.0.steps()
     }
 
     /// The numpy name of the image type.
@@ -411,15 +436,16 @@ impl PyBatch {
         self.0.pinned()
     }
 
+    /// Samples: chips, or time series.
     fn __len__(&self) -> usize {
-        self.0.len()
+        self.0.len() / self.0.steps()
     }
 
     fn __repr__(&self) -> String {
         format!(
             "<geochips.Batch {} shape={:?} {}>",
             self.0.index(),
-            self.0.shape(),
+            self.shape(),
             self.0.dtype()
         )
     }

@@ -1,5 +1,5 @@
-//! `geochips.RandomSampler`, `geochips.GridSampler` and `geochips.GeoSlice`: the samplers with TorchGeo-like
-//! keyword options, drawing slices over a catalog's footprints.
+//! `geochips.RandomSampler`, `geochips.GridSampler`, `geochips.TimeSeriesSampler` and `geochips.GeoSlice`:
+//! the samplers with TorchGeo-like keyword options, drawing slices over a catalog's footprints.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -10,7 +10,7 @@ use pyo3::types::PyDict;
 use super::catalog::PyCatalog;
 use crate::samplers::{
     ChipSize, Edge, GridOptions, GridSampler, Polygon, RandomOptions, RandomSampler, SamplerError,
-    Weighting,
+    TimeSeriesOptions, TimeSeriesSampler, Weighting,
 };
 use crate::{Bounds, Crs, GeoSlice, Interval, Sampler, SamplerState, Shard};
 
@@ -22,6 +22,8 @@ pub(crate) enum AnySampler {
     Random(RandomSampler),
     /// A `geochips.GridSampler`.
     Grid(GridSampler),
+    /// A `geochips.TimeSeriesSampler`.
+    TimeSeries(TimeSeriesSampler),
 }
 
 macro_rules! each {
@@ -29,6 +31,7 @@ macro_rules! each {
         match $self {
             AnySampler::Random($s) => $e,
             AnySampler::Grid($s) => $e,
+            AnySampler::TimeSeries($s) => $e,
         }
     };
 }
@@ -393,6 +396,58 @@ sampler_methods!(
     }
 );
 
+/// Time series: each sample is ``steps`` slices of one place from ``steps`` items of distinct dates, in
+/// increasing time (slices ``g*steps`` to ``g*steps + steps - 1`` form sample ``g``). Read them with
+/// ``Loader(..., time_steps=steps)``: images [B, T, C, H, W].
+#[pyclass(name = "TimeSeriesSampler", module = "geochips", frozen)]
+pub(crate) struct PyTimeSeriesSampler {
+    pub(crate) held: Held,
+}
+
+sampler_methods!(
+    PyTimeSeriesSampler,
+    /// Samples of ``steps`` chips of ``size`` (an int or ``(width, height)``, in ``units`` "pixels" or
+    /// "crs") at one place over ``catalog``, from items with distinct dates: ``length`` samples per epoch
+    /// (None: the area covered ``steps`` times over the chip area, over ``steps``), ``roi`` (bounds or
+    /// vertices in ``roi_crs``), ``toi`` ``(start, end)`` µs since the epoch, ``boundless``.
+    #[new]
+    #[pyo3(signature = (
+        catalog, size=None, *, steps=4, length=None, seed=0, units="pixels", roi=None, roi_crs=None,
+        toi=None, boundless=false,
+    ))]
+    #[allow(clippy::too_many_arguments)] // the Python signature
+    fn new(
+        catalog: &PyCatalog,
+        size: Option<&Bound<'_, PyAny>>,
+        steps: usize,
+        length: Option<u64>,
+        seed: u64,
+        units: &str,
+        roi: Option<&Bound<'_, PyAny>>,
+        roi_crs: Option<&str>,
+        toi: Option<(Option<i64>, Option<i64>)>,
+        boundless: bool,
+    ) -> PyResult<Self> {
+        let options = TimeSeriesOptions {
+            size: match size {
+                Some(s) => chip_size(s, units, "size")?,
+                None => ChipSize::pixels(256),
+            },
+            steps,
+            length,
+            seed,
+            roi: self::roi(roi, roi_crs)?,
+            toi: self::toi(toi)?,
+            boundless,
+        };
+        let sampler =
+            TimeSeriesSampler::new(&catalog.inner.footprints(), options).map_err(sampler_err)?;
+        Ok(PyTimeSeriesSampler {
+            held: Held(Mutex::new(AnySampler::TimeSeries(sampler))),
+        })
+    }
+);
+
 /// One chip to read: where (bounds in a CRS), when (time) and on which pixel grid (size, res).
 #[pyclass(name = "GeoSlice", module = "geochips", frozen)]
 #[derive(Debug, Clone, Copy)]
@@ -536,13 +591,17 @@ pub(crate) fn extract(obj: &Bound<'_, PyAny>) -> PyResult<AnySampler> {
     if let Ok(s) = obj.downcast::<PyGridSampler>() {
         return Ok(s.get().held.get());
     }
+    if let Ok(s) = obj.downcast::<PyTimeSeriesSampler>() {
+        return Ok(s.get().held.get());
+    }
     Err(PyValueError::new_err(
-        "sampler must be a geochips.RandomSampler or geochips.GridSampler",
+        "sampler must be a geochips.RandomSampler, GridSampler or TimeSeriesSampler",
     ))
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRandomSampler>()?;
     m.add_class::<PyGridSampler>()?;
+    m.add_class::<PyTimeSeriesSampler>()?;
     m.add_class::<PyGeoSlice>()
 }
