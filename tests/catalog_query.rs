@@ -107,3 +107,45 @@ fn filter_keeps_order_and_reindexes() {
     assert_eq!(odd.items()[1].id, "item3");
     assert_eq!(densify(&everywhere).len(), 81);
 }
+
+#[test]
+fn footprints_in_a_target_crs_lie_on_one_aligned_grid_inside_each_items_box() {
+    let mercator = Crs::from_epsg(3857);
+    let zones = [(32631, 720_000.0), (32632, 280_000.0)];
+    let items: Vec<Item> = zones
+        .iter()
+        .enumerate()
+        .map(|(i, &(epsg, x))| {
+            let b = Bounds::new(x, 4_980_000.0, x + 2_000.0, 4_982_000.0);
+            item(i, Crs::from_epsg(epsg), b, Interval::OPEN)
+        })
+        .collect();
+    let catalog = Catalog::from_items(items.clone());
+    let res = (15.0, 20.0);
+    let footprints = catalog.footprints_in(mercator, res).expect("footprints");
+    for (f, item) in footprints.iter().zip(&items) {
+        assert_eq!((f.crs, f.res), (mercator, res));
+        let outer = transform_bounds(item.crs, mercator, &item.bounds).unwrap();
+        let b = f.bounds;
+        assert!(
+            b.minx >= outer.minx
+                && b.maxx <= outer.maxx
+                && b.miny >= outer.miny
+                && b.maxy <= outer.maxy
+        );
+        assert!(
+            outer.minx + res.0 > b.minx && outer.maxy - res.1 < b.maxy,
+            "shrunk by less than a pixel"
+        );
+        for (v, r) in [
+            (b.minx, res.0),
+            (b.maxx, res.0),
+            (b.miny, res.1),
+            (b.maxy, res.1),
+        ] {
+            assert_eq!((v / r).fract(), 0.0, "{v} on the grid of {r}");
+        }
+    }
+    assert!(catalog.footprints_in(mercator, (0.0, 1.0)).is_err());
+    assert!(catalog.footprints_in(mercator, (1e7, 1e7)).is_err());
+}

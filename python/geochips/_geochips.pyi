@@ -185,6 +185,8 @@ class RandomSampler(_Sampler):
         boundless: bool = False,
         chips_per_neighbourhood: int = 1,
         neighbourhood: float = 2.0,
+        crs: str | None = None,
+        res: float | tuple[float, float] | None = None,
     ) -> None:
         """``size`` (default 256 px) chips, ``length`` per epoch (None: items' area over chip area)."""
     def copy(self) -> RandomSampler:
@@ -205,6 +207,8 @@ class GridSampler(_Sampler):
         roi_crs: str | None = None,
         toi: Time | None = None,
         seed: int = 0,
+        crs: str | None = None,
+        res: float | tuple[float, float] | None = None,
     ) -> None:
         """Every item tiled with ``size`` chips every ``stride`` (default ``size``)."""
     def copy(self) -> GridSampler:
@@ -227,6 +231,8 @@ class TimeSeriesSampler(_Sampler):
         roi_crs: str | None = None,
         toi: Time | None = None,
         boundless: bool = False,
+        crs: str | None = None,
+        res: float | tuple[float, float] | None = None,
     ) -> None:
         """``length`` samples per epoch of ``steps`` ``size`` chips each."""
     def copy(self) -> TimeSeriesSampler:

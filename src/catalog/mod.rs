@@ -33,7 +33,7 @@ pub use slices::{slices_to_geoparquet, write_slices};
 
 use geochips_samplers::{Bounds, Crs, Footprint, Interval};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A set of items, each with its assets, footprint and time interval, indexed for queries.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +76,46 @@ impl Catalog {
             .iter()
             .enumerate()
             .map(|(i, item)| item.footprint(i))
+            .collect()
+    }
+
+    /// The footprints samplers draw from to make chips in `crs` at `res` (pixel width and height in `crs`
+    /// units), one per item in catalog order: each item's bounds transformed into `crs` (edges densified),
+    /// shrunk to whole pixels of one grid shared by every item, aligned on multiples of `res` (GDAL's
+    /// target-aligned pixels) — so chips from any item line up, and the loader warps each item onto them.
+    /// Errors for a CRS without a known definition, a resolution that is not positive, or an item that
+    /// covers less than a pixel of the grid.
+    pub fn footprints_in(&self, crs: Crs, res: (f64, f64)) -> Result<Vec<Footprint>> {
+        if !(res.0 > 0.0 && res.1 > 0.0 && res.0.is_finite() && res.1.is_finite()) {
+            return Err(Error::Loader {
+                reason: format!("footprints in {crs} need a positive resolution, got {res:?}"),
+            });
+        }
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let b = crate::crs::transform_bounds(item.crs, crs, &item.bounds)?;
+                let snap = |v: f64, r: f64, round: fn(f64) -> f64| round(v / r) * r;
+                let bounds = Bounds::new(
+                    snap(b.minx, res.0, f64::ceil),
+                    snap(b.miny, res.1, f64::ceil),
+                    snap(b.maxx, res.0, f64::floor),
+                    snap(b.maxy, res.1, f64::floor),
+                );
+                if bounds.minx >= bounds.maxx || bounds.miny >= bounds.maxy {
+                    return Err(Error::Item {
+                        item: item.id.clone(),
+                        reason: format!("it covers less than a {res:?} pixel of {crs}"),
+                    });
+                }
+                Ok(Footprint {
+                    crs,
+                    bounds,
+                    res,
+                    ..item.footprint(i)
+                })
+            })
             .collect()
     }
 

@@ -8,11 +8,12 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::catalog::PyCatalog;
+use super::to_py;
 use crate::samplers::{
     ChipSize, Edge, GridOptions, GridSampler, Polygon, RandomOptions, RandomSampler, SamplerError,
     TimeSeriesOptions, TimeSeriesSampler, Weighting,
 };
-use crate::{Bounds, Crs, GeoSlice, Interval, Sampler, SamplerState, Shard};
+use crate::{Bounds, Crs, Footprint, GeoSlice, Interval, Sampler, SamplerState, Shard};
 
 /// One of the samplers the Python package exposes, as one `Sampler` type the loader can own.
 #[derive(Debug, Clone)]
@@ -98,6 +99,34 @@ fn chip_size(obj: &Bound<'_, PyAny>, units: &str, option: &str) -> PyResult<Chip
             "units must be \"pixels\" or \"crs\", not {other:?}"
         ))),
     }
+}
+
+/// The footprints a sampler draws from: each item's own grid, or with `crs` one grid in that CRS at `res` (a
+/// number or an `(x, y)` pair of pixel sizes in its units), onto which the loader warps the items.
+fn footprints(
+    catalog: &PyCatalog,
+    crs: Option<&str>,
+    res: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<Footprint>> {
+    let (crs, res) = match (crs, res) {
+        (None, None) => return Ok(catalog.inner.footprints()),
+        (Some(crs), Some(res)) => (crs, res),
+        _ => {
+            return Err(PyValueError::new_err(
+                "crs and res go together: chips in crs (\"EPSG:<code>\") at res (pixel size in its units)",
+            ));
+        }
+    };
+    let res: (f64, f64) = match res.extract::<f64>() {
+        Ok(r) => (r, r),
+        Err(_) => res
+            .extract()
+            .map_err(|_| PyValueError::new_err("res must be a number or an (x, y) pair"))?,
+    };
+    catalog
+        .inner
+        .footprints_in(parse_crs(crs)?, res)
+        .map_err(to_py)
 }
 
 /// "EPSG:<code>" (or a bare code) as a Crs.
@@ -287,11 +316,13 @@ sampler_methods!(
     /// ``catalog``: ``length`` per epoch (None: the items' area over the chip area, as TorchGeo), ``roi``
     /// (bounds or vertices in ``roi_crs``), ``toi`` ``(start, end)`` µs since the epoch, ``weighting``
     /// "uniform" or "item_area", ``boundless`` (only the chip's centre must lie inside), and locality
-    /// (``chips_per_neighbourhood`` chips within ``neighbourhood`` chip sizes, for tile-cache hits).
+    /// (``chips_per_neighbourhood`` chips within ``neighbourhood`` chip sizes, for tile-cache hits); with
+    /// ``crs`` and ``res``, chips in that CRS at that pixel size (the loader warps the items onto them).
     #[new]
     #[pyo3(signature = (
         catalog, size=None, *, length=None, seed=0, units="pixels", roi=None, roi_crs=None, toi=None,
-        weighting="uniform", boundless=false, chips_per_neighbourhood=1, neighbourhood=2.0,
+        weighting="uniform", boundless=false, chips_per_neighbourhood=1, neighbourhood=2.0, crs=None,
+        res=None,
     ))]
     #[allow(clippy::too_many_arguments)] // the Python signature
     fn new(
@@ -307,6 +338,8 @@ sampler_methods!(
         boundless: bool,
         chips_per_neighbourhood: u32,
         neighbourhood: f64,
+        crs: Option<&str>,
+        res: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let weighting = match weighting {
             "uniform" => Weighting::Uniform,
@@ -332,7 +365,7 @@ sampler_methods!(
             neighbourhood,
         };
         let sampler =
-            RandomSampler::new(&catalog.inner.footprints(), options).map_err(sampler_err)?;
+            RandomSampler::new(&footprints(catalog, crs, res)?, options).map_err(sampler_err)?;
         Ok(PyRandomSampler {
             held: Held(Mutex::new(AnySampler::Random(sampler))),
         })
@@ -350,11 +383,12 @@ sampler_methods!(
     /// Every item of ``catalog`` tiled with ``size`` chips every ``stride`` (None: ``size``), both an int or
     /// ``(width, height)`` in ``units`` "pixels" or "crs"; ``edge`` "clamp" (the last row/column ends on the
     /// raster's edge, as TorchGeo) or "pad" (keeps the stride, reads past the edge as fill); ``roi`` bounds or
-    /// vertices in ``roi_crs`` (its bounding box limits the tiling); ``toi`` ``(start, end)`` µs.
+    /// vertices in ``roi_crs`` (its bounding box limits the tiling); ``toi`` ``(start, end)`` µs; with ``crs``
+    /// and ``res``, chips in that CRS at that pixel size (the loader warps the items onto them).
     #[new]
     #[pyo3(signature = (
         catalog, size=None, stride=None, *, units="pixels", edge="clamp", roi=None, roi_crs=None, toi=None,
-        seed=0,
+        seed=0, crs=None, res=None,
     ))]
     #[allow(clippy::too_many_arguments)] // the Python signature
     fn new(
@@ -367,6 +401,8 @@ sampler_methods!(
         roi_crs: Option<&str>,
         toi: Option<(Option<i64>, Option<i64>)>,
         seed: u64,
+        crs: Option<&str>,
+        res: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let edge = match edge {
             "clamp" => Edge::Clamp,
@@ -389,7 +425,7 @@ sampler_methods!(
             seed,
         };
         let sampler =
-            GridSampler::new(&catalog.inner.footprints(), options).map_err(sampler_err)?;
+            GridSampler::new(&footprints(catalog, crs, res)?, options).map_err(sampler_err)?;
         Ok(PyGridSampler {
             held: Held(Mutex::new(AnySampler::Grid(sampler))),
         })
@@ -409,11 +445,12 @@ sampler_methods!(
     /// Samples of ``steps`` chips of ``size`` (an int or ``(width, height)``, in ``units`` "pixels" or
     /// "crs") at one place over ``catalog``, from items with distinct dates: ``length`` samples per epoch
     /// (None: the area covered ``steps`` times over the chip area, over ``steps``), ``roi`` (bounds or
-    /// vertices in ``roi_crs``), ``toi`` ``(start, end)`` µs since the epoch, ``boundless``.
+    /// vertices in ``roi_crs``), ``toi`` ``(start, end)`` µs since the epoch, ``boundless``; with ``crs`` and
+    /// ``res``, chips in that CRS at that pixel size (the loader warps the items onto them).
     #[new]
     #[pyo3(signature = (
         catalog, size=None, *, steps=4, length=None, seed=0, units="pixels", roi=None, roi_crs=None,
-        toi=None, boundless=false,
+        toi=None, boundless=false, crs=None, res=None,
     ))]
     #[allow(clippy::too_many_arguments)] // the Python signature
     fn new(
@@ -427,6 +464,8 @@ sampler_methods!(
         roi_crs: Option<&str>,
         toi: Option<(Option<i64>, Option<i64>)>,
         boundless: bool,
+        crs: Option<&str>,
+        res: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let options = TimeSeriesOptions {
             size: match size {
@@ -440,8 +479,8 @@ sampler_methods!(
             toi: self::toi(toi)?,
             boundless,
         };
-        let sampler =
-            TimeSeriesSampler::new(&catalog.inner.footprints(), options).map_err(sampler_err)?;
+        let sampler = TimeSeriesSampler::new(&footprints(catalog, crs, res)?, options)
+            .map_err(sampler_err)?;
         Ok(PyTimeSeriesSampler {
             held: Held(Mutex::new(AnySampler::TimeSeries(sampler))),
         })

@@ -115,7 +115,8 @@ def test_coarser_and_finer_chips_equal_rasterio_reads_through_its_overview_choic
 @pytest.mark.parametrize("method", [Resampling.nearest, Resampling.bilinear])
 def test_chips_in_another_crs_equal_rasterio_warp_reproject(scenes, method):
     """Chips in Web Mercator over a UTM scene, against `rasterio.warp.reproject` onto the chip's grid: nearest
-    equal on at least 99.9% of the pixels valid in both; bilinear within 1% of the value range."""
+    equal on at least 99.9% of the pixels valid in both; bilinear within 1 unit (both were exact when measured:
+    GDAL's approximate transformer and kernel, reproduced)."""
     catalog = geochips.Catalog.build([str(scenes / "multiband")])
     size, res = 64, 12.0
     with rasterio.open(scenes / "multiband" / "s1.tif") as src:
@@ -138,7 +139,7 @@ def test_chips_in_another_crs_equal_rasterio_warp_reproject(scenes, method):
         if method == Resampling.nearest:
             assert (ours == theirs).mean() >= 0.999
         else:
-            assert np.abs(ours - theirs).max() <= 0.01 * (data.max() - data.min())
+            assert np.abs(ours - theirs).max() <= 1
 
 
 def test_band_per_file_and_multiband_scenes_give_identical_chips(scenes):
@@ -159,3 +160,70 @@ def test_band_per_file_and_multiband_scenes_give_identical_chips(scenes):
         assert bounds_a == bounds_b
         np.testing.assert_array_equal(image_a, image_b)
         np.testing.assert_array_equal(valid_a, valid_b)
+
+
+def utm_scene(path, epsg: int, lon: float, lat: float, seed: int) -> None:
+    """A 1-band uint16 COG of 200 x 200 px at 10 m in UTM `epsg`, its top-left corner at (lon, lat)."""
+    x, y = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True).transform(lon, lat)
+    data = smooth(np.random.default_rng(seed), 200, 200, 10.0)[None] + np.uint16(seed)
+    profile = {"driver": "COG", "width": 200, "height": 200, "count": 1, "dtype": "uint16", "nodata": 0}
+    profile |= {
+        "crs": f"EPSG:{epsg}",
+        "transform": Affine(10, 0, round(x), 0, -10, round(y)),
+        "blocksize": 64,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+
+
+def test_samplers_in_a_target_crs_warp_items_of_two_utm_zones_and_mosaic_them(tmp_path):
+    """Two scenes on either side of the UTM 31/32 boundary, overlapping, sampled on one Web Mercator grid:
+    each chip read from its own item equals `rasterio.warp.reproject` of that item (nearest, >= 99.9% of the
+    pixels valid in both), and the default mosaic fills the chip from the other zone's scene where its own
+    has no data, with that scene's reprojected values."""
+    utm_scene(tmp_path / "a.tif", 32631, 5.99, 45.0, 1)
+    utm_scene(tmp_path / "b.tif", 32632, 6.01, 45.005, 2)
+    catalog = geochips.Catalog.build([str(tmp_path)])
+    assert sorted(catalog.item(i)["crs"] for i in range(2)) == ["EPSG:32631", "EPSG:32632"]
+    sampler = geochips.GridSampler(catalog, 32, crs="EPSG:3857", res=15.0)
+    slices = sampler.slices()
+    assert slices and all(s.crs == "EPSG:3857" and s.res == (15.0, 15.0) for s in slices)
+
+    def read(mosaic: str) -> list[tuple[list, np.ndarray, np.ndarray]]:
+        loader = geochips.Loader(catalog, sampler, batch_size=16, mosaic=mosaic, resampling="nearest")
+        return [
+            (b.slices, np.from_dlpack(b.image)[:, 0].copy(), np.from_dlpack(b.valid) == 1) for b in loader
+        ]
+
+    single, mosaic = read("single"), read("newest")
+    sources = {}
+    for name in ("a.tif", "b.tif"):
+        with rasterio.open(tmp_path / name) as src:
+            sources[str(tmp_path / name)] = (src.read(1), src.transform, src.crs)
+    hrefs = [catalog.item(i)["assets"][0]["href"] for i in range(len(catalog))]
+
+    def gdal(item: int, bounds) -> np.ndarray:
+        data, transform, crs = sources[hrefs[item]]
+        out = np.zeros((32, 32), dtype=np.uint16)
+        dst_transform = Affine(15.0, 0, bounds[0], 0, -15.0, bounds[3])
+        reproject(data, out, src_transform=transform, src_crs=crs, src_nodata=0, dst_transform=dst_transform,
+                  dst_crs="EPSG:3857", resampling=Resampling.nearest, dst_nodata=0)  # fmt: skip
+        return out
+
+    same = total = gained = gained_same = 0
+    for (slices, image, valid), (m_slices, m_image, m_valid) in zip(single, mosaic, strict=True):
+        assert [s.key() for s in slices] == [s.key() for s in m_slices]
+        for k, s in enumerate(slices):
+            theirs = gdal(s.item, s.bounds)
+            both = valid[k] & (theirs != 0)
+            same, total = same + int((image[k][both] == theirs[both]).sum()), total + int(both.sum())
+            assert (m_valid[k] | ~valid[k]).all(), "the mosaic keeps every pixel of the slice's item"
+            np.testing.assert_array_equal(m_image[k][valid[k]], image[k][valid[k]])
+            new = m_valid[k] & ~valid[k]
+            other = gdal(1 - s.item, s.bounds)
+            gained, gained_same = (
+                gained + int(new.sum()),
+                gained_same + int((m_image[k][new] == other[new]).sum()),
+            )
+    assert total > 0 and same / total >= 0.999
+    assert gained > 0 and gained_same / gained >= 0.999
