@@ -1,6 +1,6 @@
 //! The burn adapters against the bare loader: `BurnLoader` batches, its epochs and slices, and `BurnDataset`
 //! through burn's own `DataLoaderBuilder` hold exactly the loader's chips (image, labels, validity) for the
-//! same seed; the `train_burn` example's loss goes down.
+//! same seed, as do `BurnBatch`es of `f16` images; the `train_burn` example's loss goes down.
 
 mod adapters;
 mod common;
@@ -9,6 +9,8 @@ use adapters::{CHIPS, Chips, Data, Scratch};
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::Dataset;
 use burn::tensor::Device;
+use geochips::DataType;
+use geochips::ops::{Cast, Sequential};
 use geochips::train::burn::{BurnBatch, BurnBatcher, BurnDataset, BurnLoader};
 
 #[allow(dead_code)] // the example's `main`: the test calls its `train`
@@ -77,6 +79,21 @@ fn burn_loader_slices_hold_their_part_of_the_epoch() {
         let got = burn_chips(part.iter().map(|b| b.expect("batch")));
         got.assert_same(&expected.part(start, end));
     }
+}
+
+#[test]
+fn burn_batches_of_f16_images_hold_the_loaders_chips() {
+    // Samples of at most 1563: integers f16 holds exactly.
+    let mut data = Data::nodata("burn-f16");
+    let expected = data.loader_chips(0);
+    data.config.ops = Some(Sequential::default().then(Cast::new(DataType::F16)));
+    let device = Device::flex();
+    let batches = data.loader().map(|batch| {
+        let batch = batch.expect("batch");
+        assert_eq!(batch.dtype(), DataType::F16);
+        BurnBatch::new(&batch, &device)
+    });
+    burn_chips(batches).assert_same(&expected);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The candle adapter against the bare loader: `CandleBatches` tensors hold exactly the loader's chips (image,
-//! labels, validity) for the same seed, `f32` images included; the `train_candle` example's loss goes down.
+//! labels, validity) for the same seed, `f32` and `f16` images included; the `train_candle` example's loss
+//! goes down.
 
 mod adapters;
 mod common;
@@ -9,6 +10,7 @@ use std::cell::RefCell;
 use adapters::{Chips, Data, Scratch};
 use candle_core::{DType, Device};
 use geochips::DataType;
+use geochips::ops::{Cast, Sequential};
 use geochips::train::candle::CandleBatches;
 
 #[allow(dead_code)] // the example's `main`: the test calls its `train`
@@ -60,6 +62,23 @@ fn candle_batches_of_f32_images_hold_the_loaders_chips() {
     let mut data = Data::labelled("candle-f32");
     let expected = data.loader_chips(0);
     data.config.dtype = Some(DataType::F32);
+    candle_chips(&data).assert_same(&expected);
+}
+
+#[test]
+fn candle_batches_of_f16_images_hold_the_loaders_chips() {
+    // Samples of at most 1563: integers f16 holds exactly.
+    let mut data = Data::nodata("candle-f16");
+    let expected = data.loader_chips(0);
+    data.config.ops = Some(Sequential::default().then(Cast::new(DataType::F16)));
+    assert_eq!(
+        data.loader()
+            .next()
+            .expect("a batch")
+            .expect("batch")
+            .dtype(),
+        DataType::F16
+    );
     candle_chips(&data).assert_same(&expected);
 }
 

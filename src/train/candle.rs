@@ -1,10 +1,11 @@
 //! candle: batches as candle tensors on a chosen device — [`CandleBatch`], through [`CandleBatches`], an
 //! iterator adapter over a [`Loader`](crate::Loader) (or any iterator of batches).
 //!
-//! candle cannot borrow foreign memory, so each region of the ring slot is copied exactly once: `f32` images
-//! and the validity straight into the tensor's storage (on a GPU, one host-to-device copy from the — pinned —
-//! slot); images of other sample types, and the labels, cast into a buffer the CPU tensor takes over without
-//! a copy.
+//! candle cannot borrow foreign memory, so each region of the ring slot is copied exactly once. On the CPU
+//! the images and labels are cast into fresh memory the tensor takes over (in huge pages where Linux gives
+//! them: filling fresh memory costs more than the cast), so a loader that casts the images to `f32` itself
+//! ([`crate::train::with_f32_images`]) gains nothing there. On a GPU, `f32` images are copied straight from the
+//! (pinned) slot to the device, so that loader is the one to use.
 //!
 //! ```no_run
 //! # fn main() -> geochips::Result<()> {
@@ -42,7 +43,7 @@ impl CandleBatch {
             framework: "candle",
             reason: format!("batch {}: {e}", batch.index()),
         };
-        let image = if batch.dtype() == DataType::F32 {
+        let image = if batch.dtype() == DataType::F32 && !device.is_cpu() {
             let view = batch.image::<f32>()?;
             let samples = view.to_slice().expect("slot planes are contiguous");
             Tensor::from_slice(samples, (b, c, h, w), device)

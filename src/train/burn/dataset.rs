@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use ::burn::data::dataloader::batcher::Batcher;
 use ::burn::data::dataset::{Dataset, DatasetError};
-use ::burn::tensor::Device;
+use ::burn::tensor::{BoolStore, DType, Device, TensorData};
 use geochips_samplers::{GeoSlice, Sampler};
 
 use super::BurnBatch;
@@ -117,6 +117,7 @@ pub struct BurnBatcher;
 impl Batcher<BurnChip, BurnBatch> for BurnBatcher {
     fn batch(&self, chips: Vec<BurnChip>, device: &Device) -> BurnBatch {
         let [c, h, w] = chips.first().map_or([0; 3], |chip| chip.shape);
+        let b = chips.len();
         let image = chips
             .iter()
             .flat_map(|chip| chip.image.iter().copied())
@@ -125,13 +126,18 @@ impl Batcher<BurnChip, BurnBatch> for BurnBatcher {
             .iter()
             .map(|chip| chip.mask.as_deref())
             .collect::<Option<Vec<&[i64]>>>()
-            .map(|masks| masks.concat());
-        let valid: Vec<u8> = chips
+            .map(|masks| TensorData::new(masks.concat(), [b, h, w]));
+        let valid = chips
             .iter()
             .flat_map(|chip| chip.valid.iter().copied())
             .collect();
         let slices = chips.iter().map(|chip| chip.slice).collect();
-        let shape = [chips.len(), c, h, w];
-        BurnBatch::from_parts(image, mask, &valid, shape, slices, device)
+        BurnBatch::from_data(
+            TensorData::new::<f32, _>(image, [b, c, h, w]),
+            mask,
+            TensorData::from_bytes_vec(valid, [b, h, w], DType::Bool(BoolStore::U8)),
+            slices,
+            device,
+        )
     }
 }

@@ -14,6 +14,7 @@ use super::BurnBatch;
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::loader::{Loader, LoaderConfig};
+use crate::train::with_f32_images;
 
 /// Makes a fresh [`Loader`] of the same catalog, sampler and configuration.
 type MakeLoader = dyn Fn() -> Result<Loader> + Send + Sync;
@@ -24,7 +25,8 @@ type MakeLoader = dyn Fn() -> Result<Loader> + Send + Sync;
 /// [`BurnLoader::set_epoch`]) — through the same loader, so its tile cache and ring carry over. The iterator
 /// holds the loader: a second `iter` on this loader (or a [`DataLoader::to_device`] copy) waits until the first
 /// iterator is dropped. [`DataLoader::slice`] makes an independent loader over part of each epoch (burn uses
-/// it to split an epoch across devices).
+/// it to split an epoch across devices). On burn's CPU device a batch's image reads its ring slot in place
+/// ([`BurnBatch::new`]): a loop that keeps `ring_slots` batches alive gets the loader's error saying so.
 pub struct BurnLoader {
     make: Arc<MakeLoader>,
     loader: Arc<Mutex<Option<Loader>>>,
@@ -46,8 +48,10 @@ impl std::fmt::Debug for BurnLoader {
 }
 
 impl BurnLoader {
-    /// Batches of `sampler`'s slices over `catalog`, read as [`Loader::new`] reads them and handed out as
-    /// tensors on `device`. Fails as [`Loader::new`] does.
+    /// Batches of `sampler`'s slices over `catalog`, read as [`Loader::new`] reads them with `config`'s ops
+    /// followed by a cast of the image to `f32` ([`crate::train::with_f32_images`]: the decode pool casts, and
+    /// burn's CPU device takes the image without a copy), handed out as tensors on `device`. Fails as
+    /// [`Loader::new`] does.
     pub fn new<S: Sampler + Clone + Sync + 'static>(
         catalog: Arc<Catalog>,
         sampler: S,
@@ -55,6 +59,7 @@ impl BurnLoader {
         device: Device,
     ) -> Result<BurnLoader> {
         let chips = sampler.epoch_len() as usize;
+        let config = with_f32_images(config);
         let make = Arc::new(move || Loader::new(catalog.clone(), sampler.clone(), config.clone()));
         let loader = make()?;
         Ok(BurnLoader {

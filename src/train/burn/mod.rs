@@ -28,10 +28,14 @@ mod loader;
 pub use dataset::{BurnBatcher, BurnChip, BurnDataset};
 pub use loader::BurnLoader;
 
-use ::burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use ::burn::tensor::{
+    AllocationProperty, Bool, BoolStore, Bytes, DType, Device, Int, Tensor, TensorData,
+};
 use geochips_samplers::GeoSlice;
 
+use crate::dtype::DataType;
 use crate::loader::Batch;
+use crate::ring::Lease;
 
 /// A batch as burn tensors on one device.
 #[derive(Debug, Clone)]
@@ -47,7 +51,10 @@ pub struct BurnBatch {
 }
 
 impl BurnBatch {
-    /// `batch` as tensors on `device`: one pass over the ring slot, then burn's own copy onto the device.
+    /// `batch` as tensors on `device`. burn reads the ring slot in place: an image of the device's float type
+    /// (`f32`: see [`crate::train::with_f32_images`]) becomes a tensor of burn's CPU device without a copy,
+    /// holding the slot until it is dropped (as a DLPack export does); other samples, the labels and the
+    /// validity are cast by burn in one pass each. On another device burn copies each from the slot once.
     pub fn new(batch: &Batch, device: &Device) -> BurnBatch {
         BurnBatch::head(batch, batch.len(), device)
     }
@@ -56,33 +63,93 @@ impl BurnBatch {
     fn head(batch: &Batch, chips: usize, device: &Device) -> BurnBatch {
         let [b, c, h, w] = batch.shape();
         let chips = chips.min(b);
-        let mut image = super::image_as::<f32>(batch);
-        image.truncate(chips * c * h * w);
-        let mut mask = super::labels_as::<i64>(batch);
-        if let Some(mask) = &mut mask {
-            mask.truncate(chips * h * w);
-        }
-        let valid = &batch.valid_bytes()[..chips * h * w];
+        let image = SlotRegion::shared(batch.lease(), Lease::image);
+        let masks = SlotRegion::shared(batch.lease(), Lease::mask);
+        let image_bytes = chips * c * h * w * batch.dtype().size();
+        let image = image.read(
+            &batch.image_bytes()[..image_bytes],
+            [chips, c, h, w],
+            burn_dtype(batch.dtype()),
+        );
+        let labels = batch.mask_bytes().zip(batch.mask_dtype());
+        let mask = labels.map(|(bytes, dtype)| {
+            masks.read(
+                &bytes[..chips * h * w * dtype.size()],
+                [chips, h, w],
+                burn_dtype(dtype),
+            )
+        });
+        let valid = masks.read(
+            &batch.valid_bytes()[..chips * h * w],
+            [chips, h, w],
+            DType::Bool(BoolStore::U8),
+        );
         let slices = batch.slices()[..chips].to_vec();
-        BurnBatch::from_parts(image, mask, valid, [chips, c, h, w], slices, device)
+        BurnBatch::from_data(image, mask, valid, slices, device)
     }
 
-    /// The tensors of `image` ([B, C, H, W] given by `shape`), `mask` and `valid` ([B, H, W]) on `device`.
-    fn from_parts(
-        image: Vec<f32>,
-        mask: Option<Vec<i64>>,
-        valid: &[u8],
-        shape: [usize; 4],
+    /// The tensors of `image` [B, C, H, W], `mask` and `valid` ([B, H, W], `u8` 0 or 1) on `device`, burn
+    /// casting each to the device's type of its kind.
+    fn from_data(
+        image: TensorData,
+        mask: Option<TensorData>,
+        valid: TensorData,
         slices: Vec<GeoSlice>,
         device: &Device,
     ) -> BurnBatch {
-        let [b, _, h, w] = shape;
-        let valid: Vec<bool> = valid.iter().map(|&v| v != 0).collect();
         BurnBatch {
-            image: Tensor::from_data(TensorData::new(image, shape), device),
-            mask: mask.map(|mask| Tensor::from_data(TensorData::new(mask, [b, h, w]), device)),
-            valid: Tensor::from_data(TensorData::new(valid, [b, h, w]), device),
+            image: Tensor::from_data(image, device),
+            mask: mask.map(|mask| Tensor::from_data(mask, device)),
+            valid: Tensor::from_data(valid, device),
             slices,
         }
+    }
+}
+
+/// A region of a ring slot (its image or its mask region) shared with burn without a copy.
+struct SlotRegion(bytes::Bytes);
+
+impl SlotRegion {
+    /// `region` of `lease`'s slot.
+    fn shared(lease: &Lease, region: fn(&Lease) -> &[u8]) -> SlotRegion {
+        SlotRegion(bytes::Bytes::from_owner(Leased {
+            lease: lease.clone(),
+            region,
+        }))
+    }
+
+    /// `samples`, a part of this region, as burn data of `shape` and type `dtype`, read in place.
+    fn read<const D: usize>(&self, samples: &[u8], shape: [usize; D], dtype: DType) -> TensorData {
+        let bytes = Bytes::from_shared(self.0.slice_ref(samples), AllocationProperty::Other);
+        TensorData::from_bytes(bytes, shape, dtype)
+    }
+}
+
+/// A region of a slot with the slot's lease: the slot goes back to the ring once every tensor reading it is
+/// dropped.
+struct Leased {
+    lease: Lease,
+    region: fn(&Lease) -> &[u8],
+}
+
+impl AsRef<[u8]> for Leased {
+    fn as_ref(&self) -> &[u8] {
+        (self.region)(&self.lease)
+    }
+}
+
+/// burn's name for a sample type.
+fn burn_dtype(dtype: DataType) -> DType {
+    match dtype {
+        DataType::U8 => DType::U8,
+        DataType::I8 => DType::I8,
+        DataType::U16 => DType::U16,
+        DataType::I16 => DType::I16,
+        DataType::U32 => DType::U32,
+        DataType::I32 => DType::I32,
+        DataType::F32 => DType::F32,
+        DataType::F64 => DType::F64,
+        DataType::F16 => DType::F16,
+        DataType::BF16 => DType::BF16,
     }
 }
