@@ -5,7 +5,7 @@
 mod adapters;
 mod common;
 
-use adapters::{CHIPS, Chips, Data, Scratch};
+use adapters::{CHIPS, Chips, Data, Scratch, assert_loss_went_down, example_args};
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::Dataset;
 use burn::tensor::Device;
@@ -133,16 +133,6 @@ fn burn_dataset_refuses_an_index_past_the_end() {
 #[test]
 fn train_burn_example_loss_goes_down() {
     let dir = Scratch::new("train-burn");
-    let args: Vec<String> = [
-        "--steps", "12", "--batch", "4", "--chip", "64", "--seed", "3", "--dir",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([dir.0.display().to_string()])
-    .collect();
-    let options = train_burn::Options::parse(&args).expect("options");
-    let losses = train_burn::train(&options).expect("training");
-    assert_eq!(losses.len(), 12);
-    let (first, last) = (losses[0], losses[11]);
-    assert!(last < first, "loss {first} -> {last}: {losses:?}");
+    let options = train_burn::Options::parse(&example_args(&dir)).expect("options");
+    assert_loss_went_down(&train_burn::train(&options).expect("training"));
 }

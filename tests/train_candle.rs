@@ -7,7 +7,7 @@ mod common;
 
 use std::cell::RefCell;
 
-use adapters::{Chips, Data, Scratch};
+use adapters::{Chips, Data, Scratch, assert_loss_went_down, example_args};
 use candle_core::{DType, Device};
 use geochips::DataType;
 use geochips::ops::{Cast, Sequential};
@@ -85,16 +85,6 @@ fn candle_batches_of_f16_images_hold_the_loaders_chips() {
 #[test]
 fn train_candle_example_loss_goes_down() {
     let dir = Scratch::new("train-candle");
-    let args: Vec<String> = [
-        "--steps", "12", "--batch", "4", "--chip", "64", "--seed", "3", "--dir",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([dir.0.display().to_string()])
-    .collect();
-    let options = train_candle::Options::parse(&args).expect("options");
-    let losses = train_candle::train(&options).expect("training");
-    assert_eq!(losses.len(), 12);
-    let (first, last) = (losses[0], losses[11]);
-    assert!(last < first, "loss {first} -> {last}: {losses:?}");
+    let options = train_candle::Options::parse(&example_args(&dir)).expect("options");
+    assert_loss_went_down(&train_candle::train(&options).expect("training"));
 }

@@ -195,3 +195,26 @@ impl Chips {
         );
     }
 }
+
+/// Steps of a short run of a training example.
+const EXAMPLE_STEPS: usize = 12;
+
+/// The arguments of a short, seeded run of a training example ([`EXAMPLE_STEPS`] steps of 4 chips of 64²)
+/// on demo data in `dir`.
+pub fn example_args(dir: &Scratch) -> Vec<String> {
+    let steps = EXAMPLE_STEPS.to_string();
+    [
+        "--steps", &steps, "--batch", "4", "--chip", "64", "--seed", "3", "--dir",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([dir.0.display().to_string()])
+    .collect()
+}
+
+/// That a short run's `losses` (one per step) end lower than they started.
+pub fn assert_loss_went_down(losses: &[f32]) {
+    assert_eq!(losses.len(), EXAMPLE_STEPS);
+    let (first, last) = (losses[0], losses[EXAMPLE_STEPS - 1]);
+    assert!(last < first, "loss {first} -> {last}: {losses:?}");
+}
