@@ -190,17 +190,16 @@ fn place(
     method: Resampling,
 ) -> Result<(Option<usize>, Window, Option<Warp>)> {
     let size = (slice.size.0 as u64, slice.size.1 as u64);
-    let levels = std::iter::once(None).chain((0..cog.overviews().len()).map(Some));
-    let on_grid = (slice.crs == asset.crs)
-        .then(|| {
-            levels.clone().find_map(|level| {
-                let window = cog.transform_of(level)?.window(&slice.bounds)?;
-                ((window.width, window.height) == size).then_some((level, window))
-            })
-        })
-        .flatten();
-    if let Some((level, window)) = on_grid {
-        return Ok((level, window, None));
+    let overviews = cog.overviews();
+    if slice.crs == asset.crs {
+        let mut levels = std::iter::once(None).chain((0..overviews.len()).map(Some));
+        let on_grid = levels.find_map(|level| {
+            let window = cog.transform_of(level)?.window(&slice.bounds)?;
+            ((window.width, window.height) == size).then_some((level, window))
+        });
+        if let Some((level, window)) = on_grid {
+            return Ok((level, window, None));
+        }
     }
     let chip = Grid {
         transform: chip_transform(slice),
@@ -238,11 +237,10 @@ fn place(
         1.0
     };
     let (width, height) = (cog.width() as f64, cog.height() as f64);
-    let level = cog
-        .overviews()
+    let level = overviews
         .iter()
         .position(|&(w, h)| (width / w as f64).min(height / h as f64) > asked * threshold)
-        .unwrap_or(cog.overviews().len())
+        .unwrap_or(overviews.len())
         .checked_sub(1);
     let map = match level {
         None => full,

@@ -373,8 +373,7 @@ impl PyBatch {
     /// The shape of ``image``: (B, C, H, W), or (B, T, C, H, W) for time series.
     #[getter]
     fn shape(&self) -> Vec<usize> {
-        let [_, c, h, w] = self.0.shape();
-        [self.leading().as_slice(), &[c, h, w]].concat()
+        self.image().0.shape
     }
 
     /// Time steps per sample: 1, or T for time series.
