@@ -34,7 +34,7 @@ TOOLS = {
         Tool("geochips-rust", "geochips, Rust Loader (`geochips bench`)", "bench", geochips=True),
         Tool(
             "geochips-rust-nocache",
-            "geochips, Rust Loader, no tile cache (partial tile decode)",
+            "geochips, Rust Loader, no tile cache",
             "bench",
             options={"cache_mb": 0},
             geochips=True,

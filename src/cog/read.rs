@@ -309,6 +309,17 @@ impl Cog {
             .collect()
     }
 
+    /// Bytes of block `key` (of a plan this Cog made) decoded down to its top `rows` rows: how long a block
+    /// from [`Cog::decode_block`] must be to serve a read of those rows (0 for a key of another Cog).
+    pub(crate) fn decoded_bytes(&self, key: BlockKey, rows: u64) -> usize {
+        self.images
+            .get(key.image)
+            .filter(|_| key.cog == self.id)
+            .map_or(0, |im| {
+                rows.min(im.block_rows(key.row)) as usize * im.decoded_row_bytes()
+            })
+    }
+
     /// Decode block `key` (of a plan this Cog made) from its stored `bytes`: at least its top `rows` rows
     /// (every row where the codec cannot stop early). What [`Cog::paste`] takes. `reuse` is a buffer whose
     /// allocation the decoder may keep (pass `Vec::new()` for none).
@@ -579,11 +590,8 @@ impl Paste<'_> {
                 } else if per_pixel == 1 {
                     dst.copy_from_slice(&src[p.src_col * size..][..p.width * size]);
                 } else {
-                    let step = per_pixel * size;
                     let first = (p.src_col * per_pixel + sample) * size;
-                    for (x, d) in dst.chunks_exact_mut(size).enumerate() {
-                        d.copy_from_slice(&src[first + x * step..][..size]);
-                    }
+                    pick(dst, &src[first..], per_pixel * size, size);
                 }
             }
         }
@@ -645,6 +653,22 @@ impl Paste<'_> {
                 }
             }
         }
+    }
+}
+
+/// Fill `dst` with the `size`-byte samples that start every `step` bytes of `src` (one band of interleaved
+/// pixels), with a copy whose length the compiler knows.
+fn pick(dst: &mut [u8], src: &[u8], step: usize, size: usize) {
+    fn copies<const N: usize>(dst: &mut [u8], src: &[u8], step: usize) {
+        for (d, s) in dst.chunks_exact_mut(N).zip(src.chunks(step)) {
+            d.copy_from_slice(&s[..N]);
+        }
+    }
+    match size {
+        1 => copies::<1>(dst, src, step),
+        2 => copies::<2>(dst, src, step),
+        4 => copies::<4>(dst, src, step),
+        _ => copies::<8>(dst, src, step),
     }
 }
 

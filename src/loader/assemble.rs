@@ -34,12 +34,21 @@ type FetchGroup = (Vec<usize>, Vec<Range<u64>>, usize, u64);
 /// the cache), or the decode error; `Err` outside when its fetch had failed (the index of that error).
 type Outcome = Result<Result<(Arc<Vec<u8>>, bool)>, usize>;
 
-/// A distinct block a batch needs.
+/// A distinct block a batch needs: its top `rows` rows, or every row (`whole`) when the tile cache held fewer
+/// rows of it than this batch needs — a block needed again is decoded whole, so it is decoded at most twice.
 struct Need {
     cog: Arc<Cog>,
     key: BlockKey,
     range: Range<u64>,
     rows: u64,
+    whole: bool,
+}
+
+impl Need {
+    /// The decoded bytes that serve this need.
+    fn bytes(&self) -> usize {
+        self.cog.decoded_bytes(self.key, self.rows)
+    }
 }
 
 /// The outcome of filling some chips of a slot: each chip's transform where it succeeded, or its error.
@@ -79,7 +88,6 @@ pub(crate) async fn gather(
     Counters::time(&shared.counters.plan_ns, start.elapsed());
     let mut index: HashMap<BlockKey, usize> = HashMap::new();
     let mut needs: Vec<Need> = Vec::new();
-    let mut decoded: Vec<Decoded> = Vec::new();
     for chip in chips.iter().flatten() {
         for part in &chip.parts {
             for (key, range, rows) in part.plan.blocks() {
@@ -87,16 +95,12 @@ pub(crate) async fn gather(
                     continue;
                 }
                 let i = *index.entry(key).or_insert_with(|| {
-                    let hit = shared.tiles.get(&key);
-                    if hit.is_some() {
-                        Counters::add(&shared.counters.cache_hits, 1);
-                    }
-                    decoded.push(hit.map(Ok));
                     needs.push(Need {
                         cog: part.cog.clone(),
                         key,
                         range: range.clone(),
                         rows: 0,
+                        whole: false,
                     });
                     needs.len() - 1
                 });
@@ -104,6 +108,18 @@ pub(crate) async fn gather(
             }
         }
     }
+    let decoded: Vec<Decoded> = needs
+        .iter_mut()
+        .map(|need| {
+            let cached = shared.tiles.get(&need.key)?;
+            if cached.len() < need.bytes() {
+                need.whole = true;
+                return None;
+            }
+            Counters::add(&shared.counters.cache_hits, 1);
+            Some(Ok(cached))
+        })
+        .collect();
     let mut gathered = Gathered {
         chips,
         slices: slices.to_vec(),
@@ -239,29 +255,26 @@ impl Gathered {
         }
     }
 
-    /// Decode the fetched blocks in parallel (whole blocks when the tile cache keeps them, else only the rows
-    /// the chips need), keep them in the cache, and let go of the fetched bytes. A block another batch put
-    /// in the cache since this one was gathered is taken from there instead.
+    /// Decode the fetched blocks in parallel, each down to the last row this batch's chips need (see
+    /// [`Need`]), keep them in the cache, and let go of the fetched bytes. A block another batch put in the
+    /// cache since this one was gathered is taken from there instead, if it holds the rows needed.
     fn decode(&mut self, shared: &Shared) {
         let start = Instant::now();
-        let whole = shared.tiles.enabled();
         let fetched = std::mem::take(&mut self.fetched);
         let needs = &self.needs;
         let decode = |i: usize, bytes: Bytes| -> Result<(Arc<Vec<u8>>, bool)> {
             let n = &needs[i];
-            if let Some(hit) = shared.tiles.get(&n.key) {
+            if let Some(hit) = shared.tiles.get(&n.key).filter(|b| b.len() >= n.bytes()) {
                 return Ok((hit, false));
             }
-            let rows = if whole { u64::MAX } else { n.rows };
+            let rows = if n.whole { u64::MAX } else { n.rows };
             let block = Arc::new(
                 n.cog
                     .decode_block(n.key, &bytes, rows, shared.blocks.take())?,
             );
             Counters::add(&shared.counters.bytes_decoded, block.len() as u64);
-            if whole {
-                for evicted in shared.tiles.insert(n.key, block.clone()) {
-                    shared.blocks.give(evicted);
-                }
+            for evicted in shared.tiles.insert(n.key, block.clone()) {
+                shared.blocks.give(evicted);
             }
             Ok((block, true))
         };

@@ -14,7 +14,7 @@ pub struct LoaderStats {
     pub skipped: u64,
     /// Stored bytes fetched.
     pub bytes_fetched: u64,
-    /// Bytes of samples decoded (the rows a chip needs, or whole blocks when the tile cache keeps them).
+    /// Bytes of samples decoded (each block down to the last row its chips need).
     pub bytes_decoded: u64,
     /// Range requests made (after coalescing).
     pub requests: u64,

@@ -30,11 +30,6 @@ impl TileCache {
         }
     }
 
-    /// Whether the cache can hold anything.
-    pub(crate) fn enabled(&self) -> bool {
-        self.limit > 0
-    }
-
     /// The decoded block `key`, marked as just used.
     pub(crate) fn get(&self, key: &BlockKey) -> Option<Arc<Vec<u8>>> {
         let mut lru = self.lock();
@@ -46,8 +41,9 @@ impl TileCache {
         Some(block)
     }
 
-    /// Keep `block` under `key`, evicting the least recently used blocks beyond the limit; returns the
-    /// evicted blocks. A block larger than the whole limit is not kept.
+    /// Keep `block` under `key` (a block decoded down to some row: it replaces a shorter one, never a longer
+    /// one), evicting the least recently used blocks beyond the limit; returns the evicted blocks. A block
+    /// larger than the whole limit is not kept.
     pub(crate) fn insert(&self, key: BlockKey, block: Arc<Vec<u8>>) -> Vec<Arc<Vec<u8>>> {
         let size = block.len() as u64;
         let mut evicted = Vec::new();
@@ -55,6 +51,13 @@ impl TileCache {
             return evicted;
         }
         let mut lru = self.lock();
+        if lru
+            .by_key
+            .get(&key)
+            .is_some_and(|(old, _)| old.len() >= block.len())
+        {
+            return evicted;
+        }
         let tick = lru.next_tick();
         if let Some((old, used)) = lru.by_key.insert(key, (block, tick)) {
             lru.bytes -= old.len() as u64;

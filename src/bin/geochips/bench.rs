@@ -53,7 +53,7 @@ pub struct BenchArgs {
     /// Seed of the chip positions.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Decoded-tile cache in MiB (default: the loader's, 256; 0: every chip decodes only the rows it needs).
+    /// Decoded-tile cache in MiB (default: the loader's, 256; 0: none).
     #[arg(long)]
     cache_mb: Option<u64>,
     /// Batches fetched ahead (default: the loader's).

@@ -4,33 +4,66 @@
 /// Undo predictor 2 in place. `block` holds native-endian samples of `size` bytes, rows of `row_samples`
 /// samples, `stride` samples per pixel.
 pub(crate) fn undo_horizontal(block: &mut [u8], size: usize, row_samples: usize, stride: usize) {
-    macro_rules! accumulate {
-        ($t:ty) => {{
-            const N: usize = size_of::<$t>();
-            let get = |row: &[u8], i: usize| {
-                <$t>::from_ne_bytes(row[i * N..i * N + N].try_into().expect("N bytes"))
-            };
-            for row in block.chunks_exact_mut(row_samples * N) {
-                for i in stride..row_samples {
-                    let v = get(row, i).wrapping_add(get(row, i - stride));
-                    row[i * N..i * N + N].copy_from_slice(&v.to_ne_bytes());
-                }
-            }
-        }};
-    }
     match size {
-        1 => {
-            for row in block.chunks_exact_mut(row_samples) {
-                for i in stride..row.len() {
-                    row[i] = row[i].wrapping_add(row[i - stride]);
-                }
-            }
-        }
-        2 => accumulate!(u16),
-        4 => accumulate!(u32),
-        _ => accumulate!(u64),
+        1 => rows::<u8>(block, row_samples, stride),
+        2 => rows::<u16>(block, row_samples, stride),
+        4 => rows::<u32>(block, row_samples, stride),
+        _ => rows::<u64>(block, row_samples, stride),
     }
 }
+
+/// [`undo_horizontal`] on samples of type `T`. The running sums of a pixel's samples live in an array whose
+/// length the compiler knows for up to 8 samples per pixel, so they stay in registers.
+fn rows<T: Sum>(block: &mut [u8], row_samples: usize, stride: usize) {
+    let rows = block.chunks_exact_mut(row_samples * size_of::<T>());
+    macro_rules! strides {
+        ($($s:literal)*) => {
+            match stride {
+                $($s => rows.for_each(|row| undo_row(row, &mut [T::ZERO; $s])),)*
+                _ => rows.for_each(|row| undo_row(row, &mut vec![T::ZERO; stride])),
+            }
+        };
+    }
+    strides!(1 2 3 4 5 6 7 8);
+}
+
+/// Undo predictor 2 on one row, pixel by pixel: each sample becomes the running sum (`sums`, one per sample
+/// of a pixel, all zero to begin with) of its own and the earlier pixels' samples.
+#[inline(always)]
+fn undo_row<T: Sum>(row: &mut [u8], sums: &mut [T]) {
+    let n = size_of::<T>();
+    for pixel in row.chunks_exact_mut(size_of_val(sums)) {
+        for (sum, sample) in sums.iter_mut().zip(pixel.chunks_exact_mut(n)) {
+            *sum = sum.plus(sample);
+            sum.store(sample);
+        }
+    }
+}
+
+/// An integer sample type predictor 2 sums, with wrapping.
+trait Sum: Copy {
+    const ZERO: Self;
+    /// `self` plus the native-endian sample `bytes`, wrapping.
+    fn plus(self, bytes: &[u8]) -> Self;
+    /// Write `self` into `bytes`, native-endian.
+    fn store(self, bytes: &mut [u8]);
+}
+
+macro_rules! sum {
+    ($($t:ty),*) => {
+        $(impl Sum for $t {
+            const ZERO: Self = 0;
+            fn plus(self, bytes: &[u8]) -> Self {
+                let bytes: [u8; size_of::<$t>()] = bytes.try_into().expect("one sample");
+                self.wrapping_add(<$t>::from_ne_bytes(bytes))
+            }
+            fn store(self, bytes: &mut [u8]) {
+                bytes.copy_from_slice(&self.to_ne_bytes());
+            }
+        })*
+    };
+}
+sum!(u8, u16, u32, u64);
 
 /// Undo predictor 3 in place. Each row of `row_samples` samples of `size` bytes is stored as `size` byte
 /// planes (most significant first), differenced bytewise with a stride of `stride` bytes; the result is in
@@ -77,6 +110,42 @@ mod tests {
             .map(|b| u16::from_ne_bytes([b[0], b[1]]))
             .collect();
         assert_eq!(out, [10, 100, 11, 101, 13, 103, 5, 50, 4, 50, 5, 51]);
+    }
+
+    #[test]
+    fn horizontal_undo_matches_a_plain_running_sum_for_every_size_and_stride() {
+        for size in [1, 2, 4, 8] {
+            for stride in [1, 3, 4, 8, 9, 11] {
+                let row_samples = stride * 7;
+                let diffs: Vec<u8> = (0..2 * row_samples * size)
+                    .map(|i| (i * 37 % 251) as u8)
+                    .collect();
+                let mut block = diffs.clone();
+                undo_horizontal(&mut block, size, row_samples, stride);
+                let value = |b: &[u8], i: usize| {
+                    let mut v = [0u8; 8];
+                    v[..size].copy_from_slice(&b[i * size..][..size]);
+                    u64::from_ne_bytes(v)
+                };
+                let mask = if size == 8 {
+                    u64::MAX
+                } else {
+                    (1 << (8 * size)) - 1
+                };
+                for i in 0..2 * row_samples {
+                    let x = i % row_samples;
+                    let expected = (x % stride..=x)
+                        .step_by(stride)
+                        .fold(0u64, |a, j| a.wrapping_add(value(&diffs, i - x + j)))
+                        & mask;
+                    assert_eq!(
+                        value(&block, i),
+                        expected,
+                        "size {size}, stride {stride}, sample {i}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
