@@ -1,6 +1,7 @@
 //! The candle adapter against the bare loader: `CandleBatches` tensors hold exactly the loader's chips (image,
-//! labels, validity) for the same seed, `f32` and `f16` images included; the `train_candle` example's loss
-//! goes down.
+//! labels, validity) for the same seed, `f32` and `f16` images included; `f32` images become CPU tensors that
+//! own the ring slot's memory, and keep the loader's chips while the slots are reused; the `train_candle`
+//! example's loss goes down.
 
 mod adapters;
 mod common;
@@ -8,10 +9,11 @@ mod common;
 use std::cell::RefCell;
 
 use adapters::{Chips, Data, Scratch, assert_loss_went_down, example_args};
-use candle_core::{DType, Device};
-use geochips::DataType;
+use candle_core::{DType, Device, Storage, Tensor};
 use geochips::ops::{Cast, Sequential};
-use geochips::train::candle::CandleBatches;
+use geochips::train::candle::{CandleBatch, CandleBatches};
+use geochips::train::with_f32_images;
+use geochips::{DataType, GeoSlice};
 
 #[allow(dead_code)] // the example's `main`: the test calls its `train`
 #[path = "../examples/train_candle.rs"]
@@ -27,24 +29,38 @@ fn candle_chips(data: &Data) -> Chips {
     });
     let mut chips = Chips::default();
     for batch in CandleBatches::new(batches, Device::Cpu) {
-        let batch = batch.expect("tensors");
-        assert_eq!(
-            (batch.image.dtype(), batch.valid.dtype()),
-            (DType::F32, DType::U8)
-        );
-        let (b, _, h, w) = batch.image.dims4().expect("image [B, C, H, W]");
-        assert_eq!(batch.valid.dims(), [b, h, w]);
-        let flat = |t: &candle_core::Tensor| t.flatten_all().expect("flatten");
-        let image: Vec<f32> = flat(&batch.image).to_vec1().expect("f32");
-        let mask: Option<Vec<i64>> = batch.mask.map(|mask| {
-            assert_eq!((mask.dtype(), mask.dims()), (DType::U32, &[b, h, w][..]));
-            let mask: Vec<u32> = flat(&mask).to_vec1().expect("u32");
-            mask.into_iter().map(i64::from).collect()
-        });
-        let valid: Vec<u8> = flat(&batch.valid).to_vec1().expect("u8");
-        chips.push(&image, mask.as_deref(), &valid, &slices.borrow());
+        push_chips(&mut chips, &batch.expect("tensors"), &slices.borrow());
     }
     chips
+}
+
+/// Add the chips of `batch`'s tensors, of `slices`, to `chips`.
+fn push_chips(chips: &mut Chips, batch: &CandleBatch, slices: &[GeoSlice]) {
+    assert_eq!(
+        (batch.image.dtype(), batch.valid.dtype()),
+        (DType::F32, DType::U8)
+    );
+    let (b, _, h, w) = batch.image.dims4().expect("image [B, C, H, W]");
+    assert_eq!(batch.valid.dims(), [b, h, w]);
+    let flat = |t: &Tensor| t.flatten_all().expect("flatten");
+    let image: Vec<f32> = flat(&batch.image).to_vec1().expect("f32");
+    let mask: Option<Vec<i64>> = batch.mask.as_ref().map(|mask| {
+        assert_eq!((mask.dtype(), mask.dims()), (DType::U32, &[b, h, w][..]));
+        let mask: Vec<u32> = flat(mask).to_vec1().expect("u32");
+        mask.into_iter().map(i64::from).collect()
+    });
+    let valid: Vec<u8> = flat(&batch.valid).to_vec1().expect("u8");
+    chips.push(&image, mask.as_deref(), &valid, slices);
+}
+
+/// Where a CPU tensor's samples start.
+fn storage_address(tensor: &Tensor) -> usize {
+    let (storage, layout) = tensor.storage_and_layout();
+    let Storage::Cpu(storage) = &*storage else {
+        panic!("a CPU tensor");
+    };
+    let samples = storage.as_slice::<f32>().expect("f32 samples");
+    samples[layout.start_offset()..].as_ptr() as usize
 }
 
 #[test]
@@ -63,6 +79,37 @@ fn candle_batches_of_f32_images_hold_the_loaders_chips() {
     let expected = data.loader_chips(0);
     data.config.dtype = Some(DataType::F32);
     candle_chips(&data).assert_same(&expected);
+}
+
+#[test]
+fn candle_cpu_tensors_own_the_slots_f32_images_and_keep_them_while_the_slots_are_reused() {
+    // The loader casts the images to f32 (with_f32_images) into a ring of 2 slots; all 5 batches' tensors are
+    // kept to the end, so the slots are refilled 3 times while the first tensors live.
+    let mut data = Data::labelled("candle-handover");
+    let expected = data.loader_chips(0);
+    data.config = with_f32_images(data.config.clone());
+    data.config.ring_slots = 2;
+    let noted = RefCell::new(Vec::new());
+    let batches = data.loader().inspect(|batch| {
+        let batch = batch.as_ref().expect("batch");
+        let address = batch.image_bytes().as_ptr() as usize;
+        noted.borrow_mut().push((address, batch.slices().to_vec()));
+    });
+    let kept: Vec<CandleBatch> = CandleBatches::new(batches, Device::Cpu)
+        .map(|batch| batch.expect("tensors"))
+        .collect();
+    let noted = noted.into_inner();
+    assert_eq!((kept.len(), noted.len()), (5, 5));
+    let mut chips = Chips::default();
+    for (batch, (address, slices)) in kept.iter().zip(&noted) {
+        assert_eq!(
+            storage_address(&batch.image),
+            *address,
+            "the image tensor holds the slot's own memory, not a copy"
+        );
+        push_chips(&mut chips, batch, slices);
+    }
+    chips.assert_same(&expected);
 }
 
 #[test]

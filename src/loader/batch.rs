@@ -28,17 +28,25 @@ pub struct Batch {
     pub(crate) transforms: Vec<GeoTransform>,
 }
 
-/// Rust sample types a batch image can be viewed as.
-pub trait Sample: Copy + 'static {
+/// Rust sample types a batch image can be viewed as: the number types of the [`DataType`]s (sealed: a slot's
+/// bytes are read as them, so they must be plain numbers, valid for every bit pattern).
+pub trait Sample: Copy + 'static + sealed::Number {
     /// The matching [`DataType`].
     const DTYPE: DataType;
+}
+
+mod sealed {
+    /// Implemented for the sample types only, so that no other crate can add a [`super::Sample`].
+    #[allow(unreachable_pub)] // public in a private module: the way to seal a public trait
+    pub trait Number {}
 }
 
 macro_rules! sample {
     ($($t:ty => $d:ident),*) => {
         $(impl Sample for $t {
             const DTYPE: DataType = DataType::$d;
-        })*
+        }
+        impl sealed::Number for $t {})*
     };
 }
 sample!(u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32, f32 => F32, f64 => F64,
@@ -164,6 +172,44 @@ impl Batch {
     pub fn lease(&self) -> &Lease {
         &self.lease
     }
+
+    /// The images [B, C, H, W] in C order as a `Vec` of `T` (the batch's [`Batch::dtype`]) that owns the
+    /// slot's image memory: taken out of the ring slot without a copy, for a framework whose tensors own their
+    /// memory; the slot gets fresh memory for its next batch. The batch comes back, unchanged, when its images
+    /// cannot be taken so: `T` is not their type, the loader's ring is pinned (a CUDA driver is present: a
+    /// pinned ring hands nothing over), or the slot is also held elsewhere (a clone of the batch or of its
+    /// lease, a DLPack export). The Vec's capacity is the whole region: a short last batch leaves room.
+    pub fn into_image<T: Sample>(self) -> std::result::Result<Vec<T>, Batch> {
+        if T::DTYPE != self.dtype {
+            return Err(self);
+        }
+        let [b, c, h, w] = self.shape;
+        let Batch {
+            lease,
+            index,
+            dtype,
+            label_dtype,
+            labels_offset,
+            steps,
+            shape,
+            slices,
+            items,
+            transforms,
+        } = self;
+        // SAFETY: `T` is a Sample, a plain number type valid for every bit pattern (the trait is sealed).
+        unsafe { lease.take_image::<T>(b * c * h * w) }.map_err(|lease| Batch {
+            lease,
+            index,
+            dtype,
+            label_dtype,
+            labels_offset,
+            steps,
+            shape,
+            slices,
+            items,
+            transforms,
+        })
+    }
 }
 
 /// `bytes` of a slot region holding `dtype` samples, viewed as `T` (which must be that type).
@@ -173,7 +219,8 @@ fn samples<'a, T: Sample>(bytes: &'a [u8], dtype: DataType, what: &str) -> Resul
             reason: format!("batch {what} are {dtype}, viewed as {}", T::DTYPE),
         });
     }
-    // SAFETY: slot regions start page-aligned and the labels 64-byte aligned, so aligned for every sample type;
+    // SAFETY: slot regions start page-aligned, or aligned for the image's sample type (an image region of its
+    // own, ring::Ring::handing_over), and the labels 64-byte aligned, so aligned for the samples they hold;
     // the length is a whole number of `T` (the region holds samples of `dtype`, and `T` is that type); `T` is
     // a plain number type for which every bit pattern is valid; the borrow keeps the lease, so the memory is
     // alive and unwritten.

@@ -409,7 +409,9 @@ impl Loader {
             Some((owner, ring)) if *owner == pid => ring.clone(),
             _ => {
                 let (image, mask) = self.shared.slot_bytes();
-                let ring = Ring::new(self.shared.config.ring_slots, image, mask);
+                // Unpinned, the image regions can be handed over as Vecs of the samples (Batch::into_image).
+                let sample = self.shared.spec.dtype.size();
+                let ring = Ring::handing_over(self.shared.config.ring_slots, image, mask, sample);
                 if let Some((_, old)) = self.ring.replace((pid, ring.clone())) {
                     std::mem::forget(old);
                 }

@@ -118,6 +118,11 @@ impl Driver {
     }
 }
 
+/// Whether the CUDA driver is there, loaded and initialised (on first use); the error says why it is not.
+pub(crate) fn driver() -> Result<(), &'static str> {
+    Driver::get().map(|_| ())
+}
+
 /// A ring's registration: the retained primary context and the registered buffers.
 pub(crate) struct Pinning {
     driver: &'static Driver,

@@ -29,10 +29,18 @@
 //! full DMA speed; it is unregistered when the ring's storage drops. Any failure leaves ordinary memory and
 //! [`Ring::pin_status`] says why. `GEOCHIPS_NO_PIN=1` turns pinning off. A ring must be created in the
 //! process that uses it (after any fork).
+//!
+//! **Handing over.** A loader's ring that is not pinned holds each slot's image region in an allocation of its
+//! own, laid out as an array of the image's samples (aligned to the sample type, not to a page), so that a
+//! framework whose tensors own their memory (candle's CPU tensors are `Vec`s) can take a batch's image out of
+//! its slot without a copy (`Lease::take_image`, through the slot's only lease); the slot is given fresh
+//! memory when it is next acquired. A pinned ring never hands memory over: its regions stay registered.
 
 mod alloc;
 mod cuda;
+mod image;
 
+use std::alloc::Layout;
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicUsize, Ordering, fence};
@@ -40,6 +48,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use alloc::PageBuf;
+/// For the training adapters' fresh buffers, as for the ring's own.
+#[cfg(any(feature = "burn", feature = "candle"))]
+pub(crate) use alloc::huge_pages;
+use image::ImageBuf;
 
 /// Environment variable that disables CUDA pinning when set to anything but `""` or `"0"`.
 pub const NO_PIN_ENV: &str = "GEOCHIPS_NO_PIN";
@@ -48,7 +60,10 @@ pub const NO_PIN_ENV: &str = "GEOCHIPS_NO_PIN";
 struct Storage {
     /// Registration of `bufs` with CUDA; declared before `bufs` so it drops (unregisters) first.
     pinning: Option<cuda::Pinning>,
+    /// Per slot: its image and mask regions, or only its mask region when the ring hands images over.
     bufs: Vec<PageBuf>,
+    /// Per slot, its image region when the ring hands images over (see [`Ring::handing_over`]); else empty.
+    images: Vec<ImageBuf>,
     /// Per slot: live Lease clones (0 while free or held as a Slot).
     refs: Vec<AtomicUsize>,
     /// Indices of free slots; capacity = slots, so pushing never allocates.
@@ -63,6 +78,16 @@ struct Storage {
 }
 
 impl Storage {
+    /// Slot `index`'s image region: pointer and length. The pointer is live (not taken) while the slot has a
+    /// handle: a region is taken only through the slot's only Lease, which is consumed doing so, and a slot is
+    /// refilled when it is acquired, before its Slot or any Lease reads it.
+    fn image(&self, index: usize) -> (*mut u8, usize) {
+        match self.images.get(index) {
+            Some(image) => image.region(),
+            None => self.bufs[index].image(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Vec<usize>> {
         // The free list is a Vec of indices, consistent after every push/pop: a poisoned lock (a panic in
         // another thread while holding it, which our code never does) is safe to keep using.
@@ -97,6 +122,7 @@ impl fmt::Debug for Ring {
             .field("image_bytes", &self.inner.image_bytes)
             .field("mask_bytes", &self.inner.mask_bytes)
             .field("pinned", &self.pinned())
+            .field("hands_over_images", &!self.inner.images.is_empty())
             .finish()
     }
 }
@@ -121,14 +147,54 @@ impl Ring {
     /// # Panics
     /// If `slots` is 0 or the sizes overflow `isize`.
     pub fn with_pinning(slots: usize, image_bytes: usize, mask_bytes: usize, pin: bool) -> Ring {
+        Ring::build(slots, image_bytes, mask_bytes, pin, None)
+    }
+
+    /// Like [`Ring::new`], but when the ring is not pinned each slot's image region is an allocation of its
+    /// own, of alignment `align` — that of the image's sample type, which must divide `image_bytes` — rather
+    /// than part of a page-aligned one: [`Lease::take_image`] can then hand it over as a `Vec` of the samples.
+    ///
+    /// # Panics
+    /// As [`Ring::new`].
+    pub(crate) fn handing_over(
+        slots: usize,
+        image_bytes: usize,
+        mask_bytes: usize,
+        align: usize,
+    ) -> Ring {
+        Ring::build(slots, image_bytes, mask_bytes, true, Some(align))
+    }
+
+    /// A ring pinned when `pin` asks and CUDA can, else holding its images apart in regions of alignment
+    /// `align` when that is given (and fits `image_bytes`: a non-zero multiple of it).
+    fn build(
+        slots: usize,
+        image_bytes: usize,
+        mask_bytes: usize,
+        pin: bool,
+        align: Option<usize>,
+    ) -> Ring {
         assert!(slots > 0, "a ring needs at least one slot");
-        let bufs: Vec<PageBuf> = (0..slots)
-            .map(|_| PageBuf::new(image_bytes, mask_bytes))
-            .collect();
-        let (pinning, pin_status) = if !pin {
-            (None, "not pinned: pinning not requested".to_owned())
+        let unpinned = if !pin {
+            Some("pinning not requested".to_owned())
         } else if pin_disabled_by_env() {
-            (None, format!("not pinned: {NO_PIN_ENV} is set"))
+            Some(format!("{NO_PIN_ENV} is set"))
+        } else {
+            cuda::driver().err().map(str::to_owned)
+        };
+        let apart = align
+            .filter(|_| unpinned.is_some())
+            .and_then(|align| Layout::from_size_align(image_bytes, align).ok())
+            .filter(|layout| layout.size() > 0 && layout.size() % layout.align() == 0);
+        let in_page_buf = if apart.is_some() { 0 } else { image_bytes };
+        let bufs: Vec<PageBuf> = (0..slots)
+            .map(|_| PageBuf::new(in_page_buf, mask_bytes))
+            .collect();
+        let images = apart.map_or_else(Vec::new, |layout| {
+            (0..slots).map(|_| ImageBuf::new(layout)).collect()
+        });
+        let (pinning, pin_status) = if let Some(why) = unpinned {
+            (None, format!("not pinned: {why}"))
         } else {
             let regions: Vec<(*mut u8, usize)> =
                 bufs.iter().map(|b| (b.base(), b.total_bytes())).collect();
@@ -152,6 +218,7 @@ impl Ring {
                 pinning,
                 refs: (0..slots).map(|_| AtomicUsize::new(0)).collect(),
                 bufs,
+                images,
                 free: Mutex::new(free),
                 cond: Condvar::new(),
                 notify: tokio::sync::Notify::new(),
@@ -193,7 +260,12 @@ impl Ring {
         &self.inner.pin_status
     }
 
+    /// The Slot of `index`, just popped off the free list (outside the lock: it may allocate).
     fn slot(&self, index: usize) -> Slot {
+        if let Some(image) = self.inner.images.get(index) {
+            // SAFETY: `index` was just popped off the free list, so the Slot made here is its only handle.
+            unsafe { image.refill() };
+        }
         Slot {
             ring: Arc::clone(&self.inner),
             index,
@@ -203,16 +275,18 @@ impl Ring {
     /// Waits (on a condition variable, no spinning) until a slot is free and takes it.
     pub fn acquire(&self) -> Slot {
         let mut free = self.inner.lock();
-        loop {
+        let index = loop {
             if let Some(i) = free.pop() {
-                return self.slot(i);
+                break i;
             }
             free = self
                 .inner
                 .cond
                 .wait(free)
                 .unwrap_or_else(|e| e.into_inner());
-        }
+        };
+        drop(free);
+        self.slot(index)
     }
 
     /// Takes a free slot if there is one now.
@@ -225,9 +299,9 @@ impl Ring {
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<Slot> {
         let deadline = Instant::now().checked_add(timeout);
         let mut free = self.inner.lock();
-        loop {
+        let index = loop {
             if let Some(i) = free.pop() {
-                return Some(self.slot(i));
+                break i;
             }
             let left = match deadline {
                 Some(d) => d
@@ -241,7 +315,9 @@ impl Ring {
                 .wait_timeout(free, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
-        }
+        };
+        drop(free);
+        Some(self.slot(index))
     }
 
     /// Waits for a free slot without blocking the async runtime's thread (for a tokio producer).
@@ -291,13 +367,13 @@ impl Slot {
 
     /// The image and mask regions at once.
     pub fn parts_mut(&mut self) -> (&mut [u8], &mut [u8]) {
-        let buf = &self.ring.bufs[self.index];
-        let (ip, il) = buf.image();
-        let (mp, ml) = buf.mask();
+        let (ip, il) = self.ring.image(self.index);
+        let (mp, ml) = self.ring.bufs[self.index].mask();
         // SAFETY: this Slot is the only handle to slot `index`: the index was popped off the free list, which
         // holds each index at most once, and it goes back only when this Slot drops or its last Lease drops,
-        // so no Lease or other Slot can view these bytes now. The regions lie inside the live allocation (kept
-        // alive by our Arc), are disjoint (the mask starts after the image's pages), and the borrows are tied
+        // so no Lease or other Slot can view these bytes now. The regions lie inside live allocations (kept
+        // alive by our Arc; the image region refilled when the slot was acquired), are disjoint (the mask
+        // starts after the image's pages, or the image is an allocation of its own), and the borrows are tied
         // to `&mut self`, so they cannot outlive the Slot or alias each other.
         unsafe {
             (
@@ -352,11 +428,12 @@ impl Lease {
 
     /// The image region.
     pub fn image(&self) -> &[u8] {
-        let (p, l) = self.ring.bufs[self.index].image();
+        let (p, l) = self.ring.image(self.index);
         // SAFETY: while any Lease of slot `index` lives, its refcount is > 0, so the slot is not on the free
         // list and nobody can hold a Slot (a writer) for it; all views are shared. The memory is kept alive
-        // by our Arc, and the Slot's writes happen-before this read (the Lease reached us through whatever
-        // synchronisation moved it between threads).
+        // by our Arc (and is not taken: `take_image` consumes the only Lease), and the Slot's writes
+        // happen-before this read (the Lease reached us through whatever synchronisation moved it between
+        // threads).
         unsafe { std::slice::from_raw_parts(p, l) }
     }
 
@@ -370,6 +447,38 @@ impl Lease {
     /// True if the slot's memory is registered with CUDA (page-locked).
     pub fn pinned(&self) -> bool {
         self.ring.pinning.is_some()
+    }
+
+    /// The slot's image region as a `Vec` of its first `len` samples of type `T`, taken out of the slot
+    /// without a copy: the memory is the Vec's from now on, and the slot, back in the ring, gets fresh memory
+    /// when it is next acquired. The lease comes back, and nothing changes, unless the ring hands images over
+    /// ([`Ring::handing_over`], not pinned), this is the slot's only lease, and the region is an array of `T`
+    /// (its layout is `Layout::array::<T>` of its length) holding at least `len` of them.
+    ///
+    /// # Safety
+    /// Every bit pattern of `size_of::<T>()` bytes must be a valid `T` (a plain number type).
+    pub(crate) unsafe fn take_image<T>(self, len: usize) -> Result<Vec<T>, Lease> {
+        let Some(image) = self.ring.images.get(self.index) else {
+            return Err(self);
+        };
+        let layout = image.layout();
+        let capacity = layout.size().checked_div(size_of::<T>()).unwrap_or(0);
+        let is_array = Layout::array::<T>(capacity).is_ok_and(|array| array == layout);
+        // Acquire, as in `Arc::get_mut`: every other clone's reads of the region happen-before it changes
+        // hands (their drops decremented the count with Release).
+        if !is_array || len > capacity || self.ring.refs[self.index].load(Ordering::Acquire) != 1 {
+            return Err(self);
+        }
+        // SAFETY: this Lease is the slot's only handle: its count is 1, no Slot exists while a Lease does,
+        // and a new clone can only be made from this one, which we hold by value. It is dropped (the slot
+        // released) at the end of this function without reading the region again.
+        let start = unsafe { image.take() };
+        // SAFETY: `start` was allocated by the global allocator with `layout`, which is
+        // `Layout::array::<T>(capacity)`: what a Vec<T> of that capacity frees with. It now has no other owner
+        // (the slot's pointer is null until refilled with other memory), so the Vec is its only one. `len <=
+        // capacity`, and its first `len` T are initialised: the bytes were zeroed when allocated and since
+        // written only as bytes, and the caller vouches that any bytes are a valid T.
+        Ok(unsafe { Vec::from_raw_parts(start.as_ptr().cast::<T>(), len, capacity) })
     }
 }
 
@@ -437,6 +546,96 @@ mod tests {
         let lease = s.freeze();
         drop(ring);
         assert!(lease.image().iter().all(|&b| b == 9));
+    }
+
+    /// An unpinned ring of `slots` slots of `floats` f32 samples, its images held apart to be handed over.
+    fn handing_over(slots: usize, floats: usize) -> Ring {
+        Ring::build(slots, floats * 4, 16, false, Some(align_of::<f32>()))
+    }
+
+    /// A lease of a slot of `ring` whose image holds `floats` samples of value `value` and its mask `value`.
+    fn filled(ring: &Ring, value: f32) -> Lease {
+        let mut slot = ring.acquire();
+        let (image, mask) = slot.parts_mut();
+        for sample in image.chunks_exact_mut(4) {
+            sample.copy_from_slice(&value.to_ne_bytes());
+        }
+        mask.fill(value as u8);
+        slot.freeze()
+    }
+
+    #[test]
+    fn the_only_lease_hands_its_image_over_and_the_slot_gets_fresh_memory() {
+        let ring = handing_over(1, 1000);
+        let lease = filled(&ring, 3.0);
+        let first = lease.image().as_ptr();
+        let clone = lease.clone();
+        // SAFETY (every take_image here): f32 is valid for every bit pattern.
+        let lease =
+            unsafe { lease.take_image::<f32>(1000) }.expect_err("a clone holds the slot too");
+        drop(clone);
+        let image = unsafe { lease.take_image::<f32>(600) }.expect("the only lease");
+        assert_eq!((image.len(), image.capacity()), (600, 1000));
+        assert_eq!(image.as_ptr().cast(), first);
+        assert_eq!(ring.free(), 1, "taking the image released the slot");
+        let mut slot = ring.acquire();
+        let (fresh, mask) = slot.parts_mut();
+        assert_ne!(fresh.as_ptr(), first, "the slot got fresh memory");
+        assert_eq!(fresh.len(), 4000);
+        assert!(fresh.iter().all(|&b| b == 0), "fresh memory starts zeroed");
+        assert!(
+            mask.iter().all(|&b| b == 3),
+            "the mask region stays the slot's"
+        );
+        fresh.fill(0xFF);
+        drop(slot.freeze());
+        assert!(
+            image.iter().all(|&v| v == 3.0),
+            "the taken image was overwritten"
+        );
+    }
+
+    #[test]
+    fn images_are_handed_over_only_as_arrays_of_their_samples_from_unpinned_rings() {
+        let ring = handing_over(1, 1000);
+        let lease = filled(&ring, 1.0);
+        // SAFETY (every take_image here): u16, u64 and f32 are valid for every bit pattern.
+        let lease = unsafe { lease.take_image::<u16>(10) }.expect_err("alignment 2, not 4");
+        let lease = unsafe { lease.take_image::<u64>(10) }.expect_err("alignment 8, not 4");
+        let lease = unsafe { lease.take_image::<f32>(1001) }.expect_err("past the region");
+        assert_eq!(lease.image().len(), 4000, "a refused take changes nothing");
+        for ring in [
+            Ring::with_pinning(1, 4000, 16, false),
+            Ring::build(1, 4000, 16, false, Some(8)),
+        ] {
+            let lease = filled(&ring, 1.0);
+            unsafe { lease.take_image::<f32>(1000) }.expect_err("images not held apart as f32s");
+        }
+    }
+
+    #[test]
+    fn taken_images_outlive_their_slots_reuse() {
+        // Two slots cycled through 64 batches; every third image is kept, the others dropped at once.
+        let ring = handing_over(2, 4096);
+        let mut kept = Vec::new();
+        let mut held: Option<Lease> = None;
+        for batch in 0..64u16 {
+            let lease = filled(&ring, f32::from(batch));
+            // Hold each batch's lease until the next one is filled, as a consumer one batch behind does.
+            let Some(previous) = held.replace(lease) else {
+                continue;
+            };
+            let value = f32::from(batch - 1);
+            // SAFETY: f32 is valid for every bit pattern.
+            let image = unsafe { previous.take_image::<f32>(4096) }.expect("the only lease");
+            if batch % 3 == 0 {
+                kept.push((value, image));
+            }
+        }
+        assert_eq!(kept.len(), 21);
+        for (value, image) in &kept {
+            assert!(image.iter().all(|v| v == value), "image {value} changed");
+        }
     }
 
     #[test]

@@ -1,16 +1,23 @@
 //! candle: batches as candle tensors on a chosen device — [`CandleBatch`], through [`CandleBatches`], an
 //! iterator adapter over a [`Loader`](crate::Loader) (or any iterator of batches).
 //!
-//! candle cannot borrow foreign memory, so each region of the ring slot is copied exactly once. On the CPU
-//! the images and labels are cast into fresh memory the tensor takes over (in huge pages where Linux gives
-//! them: filling fresh memory costs more than the cast), so a loader that casts the images to `f32` itself
-//! ([`crate::train::with_f32_images`]) gains nothing there. On a GPU, `f32` images are copied straight from the
-//! (pinned) slot to the device, so that loader is the one to use.
+//! candle cannot borrow foreign memory: its CPU tensors own theirs, as `Vec`s. So give it a loader that casts
+//! the images to `f32` itself, on its decode pool ([`crate::train::with_f32_images`]): on the CPU the image
+//! tensor then takes the ring slot's image memory over, without a copy, and the ring gives the slot fresh
+//! memory for its next batch; on a GPU the `f32` samples are copied straight from the (pinned) slot to the
+//! device. Images of another type are cast once, into fresh memory the tensor takes over — as are the
+//! labels (to `u32`) — and the validity is copied: at the loader's rate that pass over memory costs the
+//! consumer's thread about a fifth of the loader's CPU time (benches/train_adapters), the hand-over almost
+//! nothing. A pinned ring (CUDA present) hands nothing over: there the `f32` images are copied too
+//! (`GEOCHIPS_NO_PIN=1` for a CPU-only run on such a machine), as they are for a batch held elsewhere as well
+//! (a clone of it, or of its lease).
 //!
 //! ```no_run
 //! # fn main() -> geochips::Result<()> {
-//! use geochips::train::candle::CandleBatches;
-//! # let mut loader: geochips::Loader = unimplemented!();
+//! use geochips::train::{candle::CandleBatches, with_f32_images};
+//! # let (catalog, sampler): (std::sync::Arc<geochips::Catalog>, geochips::samplers::RandomSampler) = unimplemented!();
+//! let config = with_f32_images(geochips::LoaderConfig::new(256, 256));
+//! let mut loader = geochips::Loader::new(catalog, sampler, config)?;
 //! for batch in CandleBatches::new(&mut loader, candle_core::Device::Cpu) {
 //!     let batch = batch?; // image: f32 [B, C, H, W], mask: Option<u32 [B, H, W]>, valid: u8 [B, H, W]
 //! }
@@ -36,27 +43,38 @@ pub struct CandleBatch {
 }
 
 impl CandleBatch {
-    /// `batch` as tensors on `device`.
-    pub fn new(batch: &Batch, device: &Device) -> Result<CandleBatch> {
+    /// `batch` as tensors on `device`: on the CPU, `f32` images are taken out of the ring slot without a copy
+    /// (see the [module docs](self)); everything else is cast or copied from the slot once.
+    pub fn new(batch: Batch, device: &Device) -> Result<CandleBatch> {
         let [b, c, h, w] = batch.shape();
+        let index = batch.index();
         let failed = |e: candle_core::Error| Error::Tensor {
             framework: "candle",
-            reason: format!("batch {}: {e}", batch.index()),
+            reason: format!("batch {index}: {e}"),
         };
-        let image = if batch.dtype() == DataType::F32 && !device.is_cpu() {
-            let view = batch.image::<f32>()?;
-            let samples = view.to_slice().expect("slot planes are contiguous");
-            Tensor::from_slice(samples, (b, c, h, w), device)
-        } else {
-            Tensor::from_vec(super::image_as::<f32>(batch), (b, c, h, w), device)
-        };
-        let mask = super::labels_as::<u32>(batch)
+        let mask = super::labels_as::<u32>(&batch)
             .map(|labels| Tensor::from_vec(labels, (b, h, w), device))
-            .transpose();
+            .transpose()
+            .map_err(failed)?;
+        let valid = Tensor::from_slice(batch.valid_bytes(), (b, h, w), device).map_err(failed)?;
+        let image = match batch.dtype() {
+            DataType::F32 if !device.is_cpu() => {
+                let view = batch.image::<f32>()?;
+                let samples = view.to_slice().expect("slot planes are contiguous");
+                Tensor::from_slice(samples, (b, c, h, w), device)
+            }
+            DataType::F32 => {
+                let samples = batch
+                    .into_image::<f32>()
+                    .unwrap_or_else(|batch| super::image_as::<f32>(&batch));
+                Tensor::from_vec(samples, (b, c, h, w), device)
+            }
+            _ => Tensor::from_vec(super::image_as::<f32>(&batch), (b, c, h, w), device),
+        };
         Ok(CandleBatch {
             image: image.map_err(failed)?,
-            mask: mask.map_err(failed)?,
-            valid: Tensor::from_slice(batch.valid_bytes(), (b, h, w), device).map_err(failed)?,
+            mask,
+            valid,
         })
     }
 }
@@ -81,6 +99,6 @@ impl<I: Iterator<Item = Result<Batch>>> Iterator for CandleBatches<I> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let batch = self.batches.next()?;
-        Some(batch.and_then(|batch| CandleBatch::new(&batch, &self.device)))
+        Some(batch.and_then(|batch| CandleBatch::new(batch, &self.device)))
     }
 }

@@ -5,9 +5,10 @@
 //! not scaled), the mask — the labels of [`crate::LoaderConfig::labels`] as class indices [B, H, W], none
 //! when the loader reads no labels — and the validity [B, H, W], as the Python batch does.
 //!
-//! Where the adapter can hand the slot's `f32` samples over as they are — burn (whose `BurnLoader`
-//! makes its loader so) and candle on a GPU — the loader best casts the images itself, on its decode pool:
-//! [`with_f32_images`].
+//! Both take the slot's `f32` samples as they are, so the loader best casts the images itself, on its decode
+//! pool ([`with_f32_images`]): burn's CPU device reads them in the slot (`BurnLoader` makes its loader so),
+//! candle's CPU tensors take the slot's image memory over, and on a GPU both copy them straight from the
+//! slot. Images of another type each adapter casts in one pass on the consumer's thread.
 
 #[cfg(feature = "burn")]
 pub mod burn;
@@ -20,8 +21,8 @@ use crate::loader::{Batch, LoaderConfig, Sample};
 /// `config` with its ops followed by a cast of the image to `f32` (the only op when it has none; an image
 /// already `f32` is left as it is): its batches hold the values the adapters would cast them to (`as`, after
 /// every op), cast on the decode pool in parallel. The cast costs the loader a pass and its slots twice the
-/// bytes of `u16` samples, so it pays where the adapter then takes the slot's samples without a cast: burn,
-/// candle on a GPU; not candle on the CPU, which casts while it fills the fresh memory its tensors need.
+/// bytes of `u16` samples, and saves the adapters theirs: burn and candle take the slot's `f32` samples
+/// without a cast (on the CPU without a copy), so this is the configuration to give them.
 pub fn with_f32_images(mut config: LoaderConfig) -> LoaderConfig {
     let ops = config.ops.take().unwrap_or_default();
     config.ops = Some(ops.then(crate::ops::Cast::new(DataType::F32)));
@@ -86,28 +87,12 @@ cast!(f32, i64, u32);
 
 /// `samples` cast by `cast` into fresh memory that a framework takes over (candle's CPU tensors own their
 /// storage, so it cannot be reused across batches). Filling fresh memory costs more in page faults than the
-/// cast itself, so on Linux the buffer asks for transparent huge pages (`madvise(MADV_HUGEPAGE)`: a fault per
-/// 2 MiB rather than per 4 KiB), which about halves the candle adapter's own cost (benches/train_adapters:
-/// 0.54 ms down to 0.29 ms per chip of 4 x 256² samples). The advice covers only whole 2 MiB pages inside the
-/// buffer; where the kernel gives none, the buffer is as it would be without.
+/// cast itself, so the buffer asks for transparent huge pages ([`crate::ring::huge_pages`]), which about
+/// halved the candle adapter's cost of casting `u16` images (benches/train_adapters: 0.54 ms down to 0.29 ms
+/// per chip of 4 x 256² samples).
 fn fill<S: Copy, O>(samples: &[S], cast: impl Fn(S) -> O) -> Vec<O> {
     let mut out: Vec<O> = Vec::with_capacity(samples.len());
-    #[cfg(target_os = "linux")]
-    huge_pages(out.as_mut_ptr().cast(), samples.len() * size_of::<O>());
+    crate::ring::huge_pages(out.as_mut_ptr().cast(), samples.len() * size_of::<O>());
     out.extend(samples.iter().map(|&v| cast(v)));
     out
-}
-
-/// Advise the kernel to back the whole 2 MiB pages of the `bytes` bytes at `start` (an allocation about to
-/// be filled) with huge pages.
-#[cfg(target_os = "linux")]
-fn huge_pages(start: *mut u8, bytes: usize) {
-    const HUGE: usize = 2 << 20;
-    let first = (start as usize).next_multiple_of(HUGE);
-    let end = (start as usize + bytes) / HUGE * HUGE;
-    if end > first {
-        // SAFETY: the range lies inside an allocation this thread owns; the advice changes how its pages are
-        // backed, never what they hold. It is only advice: an error leaves the pages as they were.
-        unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE) };
-    }
 }
