@@ -3,7 +3,8 @@
 //! read by the loader alone, through `BurnLoader` onto burn's flex CPU device and through `CandleBatches` onto
 //! candle's CPU device. Two configurations: the images as read (uint16; the candle adapter casts them to f32 on
 //! the consumer's thread) and cast to f32 by the loader's ops on the decode pool (`with_f32_images`, what
-//! `BurnLoader` always does). Runs every pair interleaved, 3 rounds, and prints the medians of chips/s, with
+//! `BurnLoader` always does; candle's tensors then take the slot's image memory over, and the slot is given
+//! fresh memory, faulted in by the decode pool as it writes the next batch). Runs every pair interleaved, 3 rounds, and prints the medians of chips/s, with
 //! each adapter's ratio to the loader of the same configuration, and of CPU time per chip: the process's and
 //! that of the thread that iterates, where the adapter works. The adapter's own cost is its thread's time
 //! beyond the bare loader's (which sets up the ring and waits), given as a share of the loader's process time:

@@ -1,5 +1,6 @@
 //! Train a small convolutional segmentation model with candle (CPU) on random chips of the demo dataset, fed
-//! by `geochips::train::candle::CandleBatches`; prints the loss and chips/s.
+//! by `geochips::train::candle::CandleBatches` from a loader that casts the images to f32 (`with_f32_images`:
+//! the image tensors then take the ring slots' memory over); prints the loss and chips/s.
 //!
 //! `cargo run --release --example train_candle --features candle -- [--steps 300] [--batch 16] [--chip 128]
 //! [--seed 0] [--dir DIR]`
@@ -10,6 +11,7 @@ use candle_core::{DType, Device, Module, Tensor, Var};
 use candle_nn::{AdamW, Conv2d, Conv2dConfig, Optimizer, ParamsAdamW};
 use geochips::Loader;
 use geochips::train::candle::CandleBatches;
+use geochips::train::with_f32_images;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 #[path = "common/training.rs"]
@@ -69,7 +71,7 @@ impl Segmenter {
 /// Train for `options.steps` steps; returns the loss of every step.
 pub fn train(options: &Options) -> Losses {
     let (catalog, sampler, config) = options.data()?;
-    let mut loader = Loader::new(catalog, sampler, config)?;
+    let mut loader = Loader::new(catalog, sampler, with_f32_images(config))?;
 
     let mut vars = Vec::new();
     let model = Segmenter::new(training::BANDS, options.seed, &mut vars)?;

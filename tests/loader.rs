@@ -1,7 +1,7 @@
 //! The loader against one-by-one reads: every chip of every batch equals `Cog::read_window` of its slice
 //! (which tests/python checks against rasterio), for random and grid samplers, ordered or not, with or
-//! without the tile cache; same seed, same batches; leased slots never overwritten; bad files skipped or
-//! named.
+//! without the tile cache; same seed, same batches; leased slots never overwritten, nor images handed over
+//! out of their slots; bad files skipped or named.
 
 mod common;
 
@@ -207,6 +207,55 @@ fn held_batches_stay_unchanged_and_a_full_ring_errors_instead_of_overwriting() {
         50,
         "a new epoch runs once the batches are dropped"
     );
+}
+
+#[test]
+fn images_handed_over_outlive_their_slots_reuse_and_equal_read_window() {
+    // Ring of 2 slots, 12 batches; every batch's image is taken out of its slot and kept to the end.
+    let catalog = catalog_of(&write_scenes(
+        &scratch_dir("loader-handover"),
+        2,
+        3,
+        600,
+        500,
+    ));
+    let mut config = config();
+    config.ring_slots = 2;
+    let mut plain =
+        Loader::new(catalog.clone(), random(&catalog, 5, 8), config.clone()).expect("loader");
+    let batch = plain.next().expect("a batch").expect("read");
+    batch
+        .into_image::<u16>()
+        .expect_err("a ring that holds its images hands none over");
+    config.hand_over_images = true;
+    let mut loader = Loader::new(catalog.clone(), random(&catalog, 5, 96), config).expect("loader");
+    let (mut copies, mut images) = (Vec::new(), Vec::new());
+    for batch in loader.by_ref() {
+        let batch = batch.expect("batch");
+        let clone = batch.clone();
+        let batch = batch
+            .into_image::<u16>()
+            .expect_err("a clone holds the slot too");
+        drop(clone);
+        let batch = batch.into_image::<i16>().expect_err("the images are u16");
+        copies.push(copy(&batch));
+        match batch.into_image::<u16>() {
+            Ok(image) => images.push(image),
+            Err(batch) => assert!(batch.pinned(), "only a pinned ring keeps its images"),
+        }
+    }
+    assert_eq!(copies.len(), 12);
+    check(&catalog, &copies);
+    let pinned = loader.pinned() == Some(true);
+    assert_eq!(images.len(), if pinned { 0 } else { 12 });
+    for (image, copied) in images.iter().zip(&copies) {
+        let bytes: Vec<u8> = image.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        assert!(
+            bytes == copied.image,
+            "batch {}'s image changed after it was taken",
+            copied.index
+        );
+    }
 }
 
 #[test]

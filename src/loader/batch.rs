@@ -176,9 +176,11 @@ impl Batch {
     /// The images [B, C, H, W] in C order as a `Vec` of `T` (the batch's [`Batch::dtype`]) that owns the
     /// slot's image memory: taken out of the ring slot without a copy, for a framework whose tensors own their
     /// memory; the slot gets fresh memory for its next batch. The batch comes back, unchanged, when its images
-    /// cannot be taken so: `T` is not their type, the loader's ring is pinned (a CUDA driver is present: a
-    /// pinned ring hands nothing over), or the slot is also held elsewhere (a clone of the batch or of its
-    /// lease, a DLPack export). The Vec's capacity is the whole region: a short last batch leaves room.
+    /// cannot be taken so: `T` is not their type, the loader's ring does not hand images over (it does with
+    /// [`super::LoaderConfig::hand_over_images`], unless it is pinned: a CUDA driver is present), or the slot is
+    /// also held elsewhere (a clone of the batch or of its lease, a DLPack export). The Vec's capacity is the
+    /// whole region: a short last batch leaves room.
+    #[allow(clippy::result_large_err)] // the batch itself comes back, as `Arc::try_unwrap` gives the Arc back
     pub fn into_image<T: Sample>(self) -> std::result::Result<Vec<T>, Batch> {
         if T::DTYPE != self.dtype {
             return Err(self);

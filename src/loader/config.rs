@@ -75,6 +75,12 @@ pub struct LoaderConfig {
     pub on_error: OnError,
     /// Batches in sampler order (`true`) or as they complete (`false`).
     pub ordered: bool,
+    /// Hold each ring slot's image in an allocation of its own, an array of its samples (aligned to the sample
+    /// type, not to a page), so that [`super::Batch::into_image`] can hand it over as a `Vec` without a copy,
+    /// for a framework whose tensors own their memory (candle's CPU tensors); the slot then gets fresh memory
+    /// for its next batch. Set by [`crate::train::with_f32_images`]. A pinned ring (a CUDA driver is present)
+    /// hands nothing over.
+    pub hand_over_images: bool,
 }
 
 impl LoaderConfig {
@@ -101,6 +107,7 @@ impl LoaderConfig {
             fill: None,
             on_error: OnError::Raise,
             ordered: true,
+            hand_over_images: false,
         }
     }
 

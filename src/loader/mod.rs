@@ -409,9 +409,12 @@ impl Loader {
             Some((owner, ring)) if *owner == pid => ring.clone(),
             _ => {
                 let (image, mask) = self.shared.slot_bytes();
-                // Unpinned, the image regions can be handed over as Vecs of the samples (Batch::into_image).
-                let sample = self.shared.spec.dtype.size();
-                let ring = Ring::handing_over(self.shared.config.ring_slots, image, mask, sample);
+                let slots = self.shared.config.ring_slots;
+                let ring = if self.shared.config.hand_over_images {
+                    Ring::handing_over(slots, image, mask, self.shared.spec.dtype.size())
+                } else {
+                    Ring::new(slots, image, mask)
+                };
                 if let Some((_, old)) = self.ring.replace((pid, ring.clone())) {
                     std::mem::forget(old);
                 }

@@ -85,35 +85,3 @@ fn allocate(layout: Layout) -> NonNull<u8> {
     huge_pages(ptr.as_ptr(), layout.size());
     ptr
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn taken_regions_are_replaced_by_fresh_zeroed_memory() {
-        let layout = Layout::array::<f32>(3 << 20).expect("layout");
-        let buf = ImageBuf::new(layout);
-        let (first, len) = buf.region();
-        assert_eq!(len, layout.size());
-        // SAFETY: the region is `len` zeroed bytes owned by `buf`, and nothing else views it.
-        unsafe { std::slice::from_raw_parts_mut(first, len) }.fill(5);
-        // SAFETY (take, refill): `buf` has no slot; this test is its only user.
-        let taken = unsafe { buf.take() };
-        assert_eq!(taken.as_ptr(), first);
-        assert!(buf.region().0.is_null());
-        unsafe { buf.refill() };
-        let (fresh, _) = buf.region();
-        assert!(!fresh.is_null() && fresh != first);
-        // SAFETY: as above, for the fresh region; the taken one is still allocated (ours until freed).
-        let (old, new) = unsafe {
-            (
-                std::slice::from_raw_parts(taken.as_ptr(), len),
-                std::slice::from_raw_parts(fresh, len),
-            )
-        };
-        assert!(old.iter().all(|&b| b == 5) && new.iter().all(|&b| b == 0));
-        // SAFETY: `taken` came from `allocate(layout)` and is freed once, here.
-        unsafe { dealloc(taken.as_ptr(), layout) };
-    }
-}

@@ -30,11 +30,12 @@
 //! [`Ring::pin_status`] says why. `GEOCHIPS_NO_PIN=1` turns pinning off. A ring must be created in the
 //! process that uses it (after any fork).
 //!
-//! **Handing over.** A loader's ring that is not pinned holds each slot's image region in an allocation of its
-//! own, laid out as an array of the image's samples (aligned to the sample type, not to a page), so that a
-//! framework whose tensors own their memory (candle's CPU tensors are `Vec`s) can take a batch's image out of
-//! its slot without a copy (`Lease::take_image`, through the slot's only lease); the slot is given fresh
-//! memory when it is next acquired. A pinned ring never hands memory over: its regions stay registered.
+//! **Handing over.** A loader's ring made to hand images over (`LoaderConfig::hand_over_images`) that is not
+//! pinned holds each slot's image region in an allocation of its own, laid out as an array of the image's
+//! samples (aligned to the sample type, not to a page), so that a framework whose tensors own their memory
+//! (candle's CPU tensors are `Vec`s) can take a batch's image out of its slot without a copy
+//! (`Batch::into_image`, through the slot's only lease); the slot is given fresh memory when it is next
+//! acquired. A pinned ring never hands memory over: its regions stay registered.
 
 mod alloc;
 mod cuda;

@@ -3,14 +3,15 @@
 //!
 //! candle cannot borrow foreign memory: its CPU tensors own theirs, as `Vec`s. So give it a loader that casts
 //! the images to `f32` itself, on its decode pool ([`crate::train::with_f32_images`]): on the CPU the image
-//! tensor then takes the ring slot's image memory over, without a copy, and the ring gives the slot fresh
-//! memory for its next batch; on a GPU the `f32` samples are copied straight from the (pinned) slot to the
-//! device. Images of another type are cast once, into fresh memory the tensor takes over — as are the
-//! labels (to `u32`) — and the validity is copied: at the loader's rate that pass over memory costs the
-//! consumer's thread about a fifth of the loader's CPU time (benches/train_adapters), the hand-over almost
-//! nothing. A pinned ring (CUDA present) hands nothing over: there the `f32` images are copied too
-//! (`GEOCHIPS_NO_PIN=1` for a CPU-only run on such a machine), as they are for a batch held elsewhere as well
-//! (a clone of it, or of its lease).
+//! tensor then takes the ring slot's image memory over without a copy ([`Batch::into_image`]), and the slot
+//! gets fresh memory for its next batch (faulted in by the decode pool as it writes, in huge pages); on a GPU
+//! the `f32` samples are copied straight from the (pinned) slot to the device. Images of another type are
+//! cast once, into fresh memory the tensor takes over, as are the labels (to `u32`); the validity is copied.
+//! On 256² chips of 4 bands (benches/train_adapters) the consumer's thread spends beyond the bare loader's
+//! about 3% of the loader's CPU time with `f32` images, about a fifth when it casts `u16` ones. A pinned
+//! ring (a CUDA driver is present) hands nothing over, so there `f32` images are copied on the CPU
+//! (`GEOCHIPS_NO_PIN=1` for a CPU-only run on such a machine), as they are when the batch is also held
+//! elsewhere (a clone of it or of its lease).
 //!
 //! ```no_run
 //! # fn main() -> geochips::Result<()> {

@@ -19,13 +19,15 @@ use crate::dtype::DataType;
 use crate::loader::{Batch, LoaderConfig, Sample};
 
 /// `config` with its ops followed by a cast of the image to `f32` (the only op when it has none; an image
-/// already `f32` is left as it is): its batches hold the values the adapters would cast them to (`as`, after
-/// every op), cast on the decode pool in parallel. The cast costs the loader a pass and its slots twice the
-/// bytes of `u16` samples, and saves the adapters theirs: burn and candle take the slot's `f32` samples
+/// already `f32` is left as it is), and the ring's images ready to be handed over
+/// ([`LoaderConfig::hand_over_images`]): its batches hold the values the adapters would cast them to (`as`,
+/// after every op), cast on the decode pool in parallel. The cast costs the loader a pass and its slots twice
+/// the bytes of `u16` samples, and saves the adapters theirs: burn and candle take the slot's `f32` samples
 /// without a cast (on the CPU without a copy), so this is the configuration to give them.
 pub fn with_f32_images(mut config: LoaderConfig) -> LoaderConfig {
     let ops = config.ops.take().unwrap_or_default();
     config.ops = Some(ops.then(crate::ops::Cast::new(DataType::F32)));
+    config.hand_over_images = true;
     config
 }
 
