@@ -8,7 +8,7 @@
 //! the `f32` samples are copied straight from the (pinned) slot to the device. Images of another type are
 //! cast once, into fresh memory the tensor takes over, as are the labels (to `u32`); the validity is copied.
 //! On 256² chips of 4 bands (benches/train_adapters) the consumer's thread spends beyond the bare loader's
-//! about 3% of the loader's CPU time with `f32` images, about a fifth when it casts `u16` ones. A pinned
+//! 3–4% of the loader's CPU time with `f32` images, 20–30% when it casts `u16` ones. A pinned
 //! ring (a CUDA driver is present) hands nothing over, so there `f32` images are copied on the CPU
 //! (`GEOCHIPS_NO_PIN=1` for a CPU-only run on such a machine), as they are when the batch is also held
 //! elsewhere (a clone of it or of its lease).
