@@ -8,7 +8,11 @@
 //! the `f32` samples are copied straight from the (pinned) slot to the device. Images of another type are
 //! cast once, into fresh memory the tensor takes over, as are the labels (to `u32`); the validity is copied.
 //! On 256² chips of 4 bands (benches/train_adapters) the consumer's thread spends beyond the bare loader's
-//! 3–4% of the loader's CPU time with `f32` images, 20–30% when it casts `u16` ones. A pinned
+//! 3–4% of the loader's CPU time with `f32` images, 20–30% when it casts `u16` ones. The fresh memory still
+//! costs the decode pool the kernel's zeroing of it (candle's chips/s: 0.88–0.93 of the bare `f32` loader's):
+//! glibc unmaps a freed block above its mmap threshold (32 MiB at most by default; a batch of 32 such chips
+//! is 32 MiB). Raising it lets the next slot reuse what the last tensor gave back (0.97):
+//! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=100000000:glibc.malloc.trim_threshold=400000000`. A pinned
 //! ring (a CUDA driver is present) hands nothing over, so there `f32` images are copied on the CPU
 //! (`GEOCHIPS_NO_PIN=1` for a CPU-only run on such a machine), as they are when the batch is also held
 //! elsewhere (a clone of it or of its lease).
