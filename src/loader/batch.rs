@@ -182,35 +182,18 @@ impl Batch {
     /// whole region: a short last batch leaves room.
     #[allow(clippy::result_large_err)] // the batch itself comes back, as `Arc::try_unwrap` gives the Arc back
     pub fn into_image<T: Sample>(self) -> std::result::Result<Vec<T>, Batch> {
-        if T::DTYPE != self.dtype {
+        let [b, c, h, w] = self.shape;
+        let len = b * c * h * w;
+        if T::DTYPE != self.dtype || !self.lease.hands_over::<T>(len) {
             return Err(self);
         }
-        let [b, c, h, w] = self.shape;
-        let Batch {
-            lease,
-            index,
-            dtype,
-            label_dtype,
-            labels_offset,
-            steps,
-            shape,
-            slices,
-            items,
-            transforms,
-        } = self;
         // SAFETY: `T` is a Sample, a plain number type valid for every bit pattern (the trait is sealed).
-        unsafe { lease.take_image::<T>(b * c * h * w) }.map_err(|lease| Batch {
-            lease,
-            index,
-            dtype,
-            label_dtype,
-            labels_offset,
-            steps,
-            shape,
-            slices,
-            items,
-            transforms,
-        })
+        let taken = unsafe { self.lease.take_image::<T>(len) };
+        // The batch owns its lease, so nothing can clone it between the check and the take.
+        Ok(
+            taken
+                .unwrap_or_else(|_| unreachable!("checked: the batch holds the slot's only lease")),
+        )
     }
 }
 

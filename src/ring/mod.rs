@@ -450,35 +450,42 @@ impl Lease {
         self.ring.pinning.is_some()
     }
 
-    /// The slot's image region as a `Vec` of its first `len` samples of type `T`, taken out of the slot
-    /// without a copy: the memory is the Vec's from now on, and the slot, back in the ring, gets fresh memory
-    /// when it is next acquired. The lease comes back, and nothing changes, unless the ring hands images over
-    /// ([`Ring::handing_over`], not pinned), this is the slot's only lease, and the region is an array of `T`
-    /// (its layout is `Layout::array::<T>` of its length) holding at least `len` of them.
-    ///
-    /// # Safety
-    /// Every bit pattern of `size_of::<T>()` bytes must be a valid `T` (a plain number type).
-    pub(crate) unsafe fn take_image<T>(self, len: usize) -> Result<Vec<T>, Lease> {
+    /// Whether [`Lease::take_image`] would hand the slot's image region over as `len` samples of `T`: the
+    /// ring hands images over ([`Ring::handing_over`], not pinned), this is the slot's only lease, and the
+    /// region is an array of `T` (its layout is `Layout::array::<T>` of its length) holding at least `len`.
+    pub(crate) fn hands_over<T>(&self, len: usize) -> bool {
         let Some(image) = self.ring.images.get(self.index) else {
-            return Err(self);
+            return false;
         };
         let layout = image.layout();
         let capacity = layout.size().checked_div(size_of::<T>()).unwrap_or(0);
         let is_array = Layout::array::<T>(capacity).is_ok_and(|array| array == layout);
         // Acquire, as in `Arc::get_mut`: every other clone's reads of the region happen-before it changes
         // hands (their drops decremented the count with Release).
-        if !is_array || len > capacity || self.ring.refs[self.index].load(Ordering::Acquire) != 1 {
+        is_array && len <= capacity && self.ring.refs[self.index].load(Ordering::Acquire) == 1
+    }
+
+    /// The slot's image region as a `Vec` of its first `len` samples of type `T`, taken out of the slot
+    /// without a copy: the memory is the Vec's from now on, and the slot, back in the ring, gets fresh memory
+    /// when it is next acquired. The lease comes back, and nothing changes, unless [`Lease::hands_over`].
+    ///
+    /// # Safety
+    /// Every bit pattern of `size_of::<T>()` bytes must be a valid `T` (a plain number type).
+    pub(crate) unsafe fn take_image<T>(self, len: usize) -> Result<Vec<T>, Lease> {
+        if !self.hands_over::<T>(len) {
             return Err(self);
         }
+        let image = &self.ring.images[self.index];
+        let capacity = image.layout().size() / size_of::<T>();
         // SAFETY: this Lease is the slot's only handle: its count is 1, no Slot exists while a Lease does,
         // and a new clone can only be made from this one, which we hold by value. It is dropped (the slot
         // released) at the end of this function without reading the region again.
         let start = unsafe { image.take() };
-        // SAFETY: `start` was allocated by the global allocator with `layout`, which is
-        // `Layout::array::<T>(capacity)`: what a Vec<T> of that capacity frees with. It now has no other owner
-        // (the slot's pointer is null until refilled with other memory), so the Vec is its only one. `len <=
-        // capacity`, and its first `len` T are initialised: the bytes were zeroed when allocated and since
-        // written only as bytes, and the caller vouches that any bytes are a valid T.
+        // SAFETY: `start` was allocated by the global allocator with the region's layout, which is
+        // `Layout::array::<T>(capacity)` (checked by `hands_over`): what a Vec<T> of that capacity frees with.
+        // It now has no other owner (the slot's pointer is null until refilled with other memory), so the Vec
+        // is its only one. `len <= capacity`, and its first `len` T are initialised: the bytes were zeroed
+        // when allocated and since written only as bytes, and the caller vouches that any bytes are a valid T.
         Ok(unsafe { Vec::from_raw_parts(start.as_ptr().cast::<T>(), len, capacity) })
     }
 }
