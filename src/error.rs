@@ -124,6 +124,24 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// Chips cannot be stitched onto the output: a slice off the output grid or in another CRS, a chip of
+    /// the wrong size, chips out of row order, or an output grid or shape the COG writer refuses.
+    #[error("{path}: cannot stitch: {reason}")]
+    Stitch {
+        /// The output file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file could not be written.
+    #[error("write failed: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The writer's error; its message starts with the file's path.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// `Result` with geochips' [`Error`].

@@ -37,6 +37,7 @@ pub mod ops;
 mod pool;
 pub mod ring;
 pub mod runtime;
+pub mod stitch;
 mod tags;
 #[cfg(any(feature = "burn", feature = "candle"))]
 pub mod train;

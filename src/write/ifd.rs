@@ -2,7 +2,6 @@
 
 use std::io;
 
-use super::pyramid::Image;
 use super::tiles::TileFormat;
 use super::{CogOptions, Compression};
 use crate::dtype::DataType;
@@ -52,17 +51,19 @@ impl Value {
 pub(super) type Tag = (u16, Value);
 
 /// The file's header: the TIFF header and every IFD, each followed by its out-of-line tag values.
-/// `tiles[i]` are the encoded tiles of `images[i]`, stored after the header in reverse image order.
+/// `sizes[i]` is the (width, height) of image `i` (full resolution first, then the overviews) and
+/// `tile_lens[i]` the byte lengths of its encoded tiles in row-major order, stored after the header in
+/// reverse image order.
 pub(super) fn header(
-    images: &[Image<'_>],
-    tiles: &[Vec<Vec<u8>>],
+    sizes: &[(usize, usize)],
+    tile_lens: &[Vec<usize>],
     format: &TileFormat,
     opts: &CogOptions,
 ) -> io::Result<Vec<u8>> {
     let ifds = |offsets: &[Vec<u32>]| -> Vec<Vec<Tag>> {
-        let mut ifds: Vec<_> = (images.iter().zip(tiles).zip(offsets))
+        let mut ifds: Vec<_> = (sizes.iter().zip(tile_lens).zip(offsets))
             .enumerate()
-            .map(|(i, ((image, tiles), offsets))| image_tags(image, i > 0, tiles, offsets, format))
+            .map(|(i, ((&size, lens), offsets))| image_tags(size, i > 0, lens, offsets, format))
             .collect();
         ifds[0].extend(geo_tags(opts));
         for ifd in &mut ifds {
@@ -71,17 +72,17 @@ pub(super) fn header(
         ifds
     };
     // An IFD's length does not depend on the offsets it holds: lay out with zeros, then fill them in.
-    let zeros: Vec<Vec<u32>> = tiles.iter().map(|tiles| vec![0; tiles.len()]).collect();
+    let zeros: Vec<Vec<u32>> = tile_lens.iter().map(|lens| vec![0; lens.len()]).collect();
     let lens: Vec<usize> = ifds(&zeros)
         .iter()
         .map(|ifd| ifd_bytes(ifd, 0, 0).len())
         .collect();
     let mut end = 8 + lens.iter().sum::<usize>();
-    let mut offsets = vec![Vec::new(); images.len()];
-    for (i, tiles) in tiles.iter().enumerate().rev() {
-        for tile in tiles {
+    let mut offsets = vec![Vec::new(); sizes.len()];
+    for (i, lens) in tile_lens.iter().enumerate().rev() {
+        for len in lens {
             offsets[i].push(file_offset(end)?);
-            end += tile.len();
+            end += len;
         }
     }
     file_offset(end)?;
@@ -108,11 +109,12 @@ pub(super) fn file_offset(offset: usize) -> io::Result<u32> {
     })
 }
 
-/// The tags of one image's IFD, unsorted: size, sample layout, tiling and compression.
+/// The tags of one image's IFD, unsorted: size, sample layout, tiling and compression. `tile_lens` are the
+/// byte lengths of its encoded tiles.
 pub(super) fn image_tags(
-    image: &Image<'_>,
+    (width, height): (usize, usize),
     overview: bool,
-    tiles: &[Vec<u8>],
+    tile_lens: &[usize],
     offsets: &[u32],
     format: &TileFormat,
 ) -> Vec<Tag> {
@@ -123,14 +125,14 @@ pub(super) fn image_tags(
         Compression::Deflate => 8,
     };
     // A tile's byte count is at most the file's length, which `header` checks fits 32 bits.
-    let byte_counts = tiles.iter().map(|tile| tile.len() as u32).collect();
+    let byte_counts = tile_lens.iter().map(|&len| len as u32).collect();
     let mut tags = vec![
         (
             tag::NEW_SUBFILE_TYPE,
             Value::Long(vec![u32::from(overview)]),
         ),
-        (tag::IMAGE_WIDTH, Value::Long(vec![image.width as u32])),
-        (tag::IMAGE_LENGTH, Value::Long(vec![image.height as u32])),
+        (tag::IMAGE_WIDTH, Value::Long(vec![width as u32])),
+        (tag::IMAGE_LENGTH, Value::Long(vec![height as u32])),
         (tag::BITS_PER_SAMPLE, Value::Short(vec![bits; bands])),
         (tag::COMPRESSION, Value::Short(vec![compression])),
         (tag::PHOTOMETRIC_INTERPRETATION, Value::Short(vec![1])), // MinIsBlack

@@ -12,6 +12,7 @@
 
 mod ifd;
 mod pyramid;
+mod rows;
 mod tiles;
 
 use std::fs::File;
@@ -23,6 +24,8 @@ use crate::grid::GeoTransform;
 use ifd::header;
 use pyramid::pyramid;
 use tiles::TileFormat;
+
+pub use rows::RowWriter;
 
 /// How [`write_cog`] compresses tiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -102,7 +105,12 @@ pub fn write_cog(
         write_to(&mut out, &raster, opts)?;
         out.flush()
     };
-    write().map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    write().map_err(|e| context(path, e))
+}
+
+/// `e` with its message starting with `path`.
+fn context(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// The pixels [`write_cog`] was given, with their shape and type.
@@ -123,7 +131,27 @@ fn check_input(raster: &Raster<'_>, opts: &CogOptions) -> io::Result<()> {
         width,
         height,
     } = raster;
+    check_shape(dtype, bands, width, height, opts)?;
     let len = data.len();
+    let expected = [bands, width, height]
+        .iter()
+        .try_fold(dtype.size(), |n, &d| n.checked_mul(d));
+    if expected != Some(len) {
+        let shape = format!("{bands} × {height} × {width} (bands × height × width)");
+        let message = format!("{len} bytes of data do not hold {shape} {dtype} samples");
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, message));
+    }
+    Ok(())
+}
+
+/// `Err(InvalidInput)` where an image of this shape and these options is not a TIFF we can write.
+fn check_shape(
+    dtype: DataType,
+    bands: usize,
+    width: usize,
+    height: usize,
+    opts: &CogOptions,
+) -> io::Result<()> {
     let invalid = |message: String| Err(io::Error::new(io::ErrorKind::InvalidInput, message));
     let shape = format!("{bands} × {height} × {width} (bands × height × width)");
     if bands == 0 || width == 0 || height == 0 {
@@ -137,14 +165,6 @@ fn check_input(raster: &Raster<'_>, opts: &CogOptions) -> io::Result<()> {
         || u32::try_from(height).is_err()
     {
         return invalid(format!("an image of {shape} is too large for a TIFF"));
-    }
-    let expected = [bands, width, height]
-        .iter()
-        .try_fold(dtype.size(), |n, &d| n.checked_mul(d));
-    if expected != Some(len) {
-        return invalid(format!(
-            "{len} bytes of data do not hold {shape} {dtype} samples"
-        ));
     }
     let tile = opts.tile_size as usize;
     if tile == 0 || !tile.is_multiple_of(16) {
@@ -176,7 +196,12 @@ fn write_to(out: &mut impl Write, raster: &Raster<'_>, opts: &CogOptions) -> io:
         .iter()
         .map(|image| format.encode_image(image))
         .collect::<io::Result<Vec<_>>>()?;
-    out.write_all(&header(&images, &tiles, &format, opts)?)?;
+    let sizes: Vec<_> = images.iter().map(|i| (i.width, i.height)).collect();
+    let lens: Vec<Vec<usize>> = tiles
+        .iter()
+        .map(|tiles| tiles.iter().map(Vec::len).collect())
+        .collect();
+    out.write_all(&header(&sizes, &lens, &format, opts)?)?;
     for tile in tiles.iter().rev().flatten() {
         out.write_all(tile)?;
     }

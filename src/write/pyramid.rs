@@ -23,15 +23,25 @@ pub(super) fn pyramid(
         width,
         height,
     }];
-    for _ in 0..levels {
-        let last = &images[images.len() - 1];
-        if last.width == 1 && last.height == 1 {
-            break;
-        }
-        let overview = halve(last, sample);
+    for _ in 1..level_sizes(width, height, levels).len() {
+        let overview = halve(&images[images.len() - 1], sample);
         images.push(overview);
     }
     images
+}
+
+/// The (width, height) of the full-resolution image and of each of up to `levels` overviews: each halves
+/// the one before (rounding up), and the levels stop early once an image is 1 × 1 px.
+pub(super) fn level_sizes(width: usize, height: usize, levels: u32) -> Vec<(usize, usize)> {
+    let mut sizes = vec![(width, height)];
+    for _ in 0..levels {
+        let (w, h) = sizes[sizes.len() - 1];
+        if w == 1 && h == 1 {
+            break;
+        }
+        sizes.push((w.div_ceil(2), h.div_ceil(2)));
+    }
+    sizes
 }
 
 /// `image`, of samples `sample` bytes long, decimated by 2 in both directions (sides rounded up): the

@@ -11,6 +11,7 @@ use super::{CogOptions, Compression};
 use crate::dtype::DataType;
 
 /// How the images of one file are cut into tiles and encoded.
+#[derive(Debug)]
 pub(super) struct TileFormat {
     pub(super) dtype: DataType,
     pub(super) bands: usize,
