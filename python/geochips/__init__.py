@@ -3,7 +3,8 @@
 ``Catalog`` indexes COGs; ``RandomSampler`` / ``GridSampler`` / ``TimeSeriesSampler`` draw ``GeoSlice`` chips
 over it; ``Loader`` reads them into ``Batch`` objects whose ``image`` and ``mask`` export through DLPack without a
 copy. Ops (normalisation, indices, cloud masks, augmentations) live in ``geochips.ops`` and run inside the
-loader (``Loader(..., ops=...)``). The torch wrappers live in ``geochips.torch`` (imported on demand, so torch is
+loader (``Loader(..., ops=...)``). ``Stitcher`` blends a model's per-chip predictions back into one COG and
+``write_cog`` writes arrays as COGs. The torch wrappers live in ``geochips.torch`` (imported on demand, so torch is
 not needed otherwise).
 """
 
@@ -18,6 +19,7 @@ from geochips._geochips import (
     GridSampler,
     Loader,
     RandomSampler,
+    Stitcher,
     TimeSeriesSampler,
     open,
     write_cog,
@@ -34,6 +36,7 @@ __all__ = [
     "GridSampler",
     "Loader",
     "RandomSampler",
+    "Stitcher",
     "TimeSeriesSampler",
     "open",
     "write_cog",

@@ -2,10 +2,10 @@
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from typing_extensions import TypeAlias
+from typing_extensions import Self, TypeAlias
 
 from geochips.ops import Op, Sequential
 
@@ -112,6 +112,41 @@ def write_cog(
     overviews: int = 0,
 ) -> None:
     """Write ``data`` (bands, height, width) as a tiled COG on the grid ``transform`` (Affine order)."""
+
+class Stitcher:
+    """Blends per-chip predictions onto one output grid and writes them as a COG at ``path``, streaming.
+
+    ``blend="average"`` averages overlapping chips (rounded for integer dtypes); ``"center"`` takes each pixel
+    from the chip it lies most central in, dropping ``margin`` px at chip edges inside the grid. Pixels no chip
+    lands on are ``nodata`` (else 0). Add chips in GridSampler order; ``finish()`` (or leaving a ``with`` block
+    cleanly) writes the file.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        crs: str | int,
+        transform: Sequence[float],
+        width: int,
+        height: int,
+        bands: int = 1,
+        dtype: str = "float32",
+        blend: Literal["average", "center"] = "average",
+        margin: int = 0,
+        nodata: float | None = None,
+        tile_size: int = 512,
+        compression: Literal["deflate", "none"] = "deflate",
+        predictor: bool = True,
+        overviews: int = 0,
+    ) -> None:
+        """An output of ``bands`` x ``height`` x ``width`` ``dtype`` on ``transform`` (Affine order) in ``crs``."""
+    def add(self, predictions: Any, slices: Sequence[GeoSlice | Bounds]) -> None:
+        """Land a batch: [B, C, H, W] (or [B, H, W]) numpy array or torch tensor, and its B slices or bounds."""
+    def finish(self) -> None:
+        """Write the remaining tile rows and the COG."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> bool: ...
 
 Size: TypeAlias = int | float | tuple[int | float, int | float]
 Time: TypeAlias = tuple[int | None, int | None]

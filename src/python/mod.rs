@@ -8,6 +8,7 @@ mod dlpack;
 mod loader;
 mod ops;
 mod samplers;
+mod stitch;
 mod write;
 
 use pyo3::create_exception;
@@ -34,6 +35,7 @@ fn _geochips(m: &Bound<'_, PyModule>) -> PyResult<()> {
     loader::register(m)?;
     ops::register(m)?;
     samplers::register(m)?;
+    stitch::register(m)?;
     write::register(m)?;
     Ok(())
 }

@@ -204,3 +204,74 @@ impl Drop for RowWriter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::GeoTransform;
+    use crate::write::write_cog;
+
+    /// Streaming rows in uneven batches writes the very bytes of writing the whole raster at once.
+    #[test]
+    fn rows_in_any_batches_write_the_same_file_as_write_cog() {
+        let (bands, width, height) = (3, 70, 123);
+        let data: Vec<u8> = (0..bands * width * height * 2)
+            .map(|i| (i * 37 % 251) as u8)
+            .collect();
+        let opts = CogOptions {
+            tile_size: 16,
+            overviews: 4,
+            nodata: Some(0.0),
+            epsg: Some(32631),
+            ..CogOptions::new(GeoTransform::new(10.0, 0.0, 0.0, 0.0, -10.0, 0.0))
+        };
+        let dir = std::env::temp_dir();
+        let whole = dir.join(format!("rows-whole-{}.tif", std::process::id()));
+        let streamed = dir.join(format!("rows-streamed-{}.tif", std::process::id()));
+        write_cog(&whole, &data, DataType::U16, bands, width, height, &opts).unwrap();
+        let mut writer =
+            RowWriter::create(&streamed, DataType::U16, bands, width, height, &opts).unwrap();
+        let plane = width * height * 2;
+        let mut row = 0;
+        for n in [1, 7, 16, 40, 59] {
+            let rows: Vec<u8> = data
+                .chunks_exact(plane)
+                .flat_map(|band| &band[row * width * 2..(row + n) * width * 2])
+                .copied()
+                .collect();
+            writer.write_rows(&rows).unwrap();
+            row += n;
+        }
+        assert_eq!(row, height);
+        writer.finish().unwrap();
+        assert_eq!(
+            std::fs::read(&streamed).unwrap(),
+            std::fs::read(&whole).unwrap()
+        );
+        for path in [whole, streamed] {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+
+    #[test]
+    fn missing_or_extra_rows_are_refused() {
+        let opts = CogOptions::new(GeoTransform::new(1.0, 0.0, 0.0, 0.0, -1.0, 0.0));
+        let path = std::env::temp_dir().join(format!("rows-short-{}.tif", std::process::id()));
+        let mut writer = RowWriter::create(&path, DataType::U8, 1, 4, 3, &opts).unwrap();
+        let kind = |e: io::Error| e.kind();
+        assert_eq!(
+            writer.write_rows(&[0; 5]).map_err(kind),
+            Err(io::ErrorKind::InvalidInput)
+        );
+        assert_eq!(
+            writer.write_rows(&[0; 16]).map_err(kind),
+            Err(io::ErrorKind::InvalidInput)
+        );
+        writer.write_rows(&[0; 8]).unwrap();
+        assert_eq!(
+            writer.finish().map_err(kind),
+            Err(io::ErrorKind::InvalidInput)
+        );
+        assert!(!path.exists());
+    }
+}
