@@ -25,7 +25,9 @@ use crate::{Bounds, Crs, GeoSlice, Interval};
 /// dropping ``margin`` px at chip edges inside the grid (for class maps). Pixels no chip lands on are
 /// ``nodata`` (else 0). ``tile_size``, ``compression``, ``predictor`` and ``overviews`` are ``write_cog``'s.
 /// Add chips in the order a GridSampler gives them; ``finish()`` writes the file (a ``with`` block calls it
-/// on a clean exit and discards the output on an exception).
+/// on a clean exit and discards the output on an exception). One COG per item takes the item's grid:
+/// ``item = catalog.item(i); a = item["assets"][0]``, then ``crs=item["crs"], transform=a["transform"],
+/// width=a["width"], height=a["height"]``.
 #[pyclass(name = "Stitcher", module = "geochips")]
 pub(crate) struct PyStitcher {
     inner: Option<Stitcher>,

@@ -58,7 +58,13 @@ impl RowWriter {
     ) -> io::Result<RowWriter> {
         let create = || {
             check_shape(dtype, bands, width, height, opts)?;
-            let mut levels = Vec::new();
+            // Levels join the writer as their part files are made: on an error, dropping it removes them.
+            let mut writer = RowWriter {
+                path: path.to_path_buf(),
+                format: TileFormat::new(dtype, bands, opts),
+                opts: opts.clone(),
+                levels: Vec::new(),
+            };
             for (i, (width, height)) in level_sizes(width, height, opts.overviews)
                 .into_iter()
                 .enumerate()
@@ -72,7 +78,7 @@ impl RowWriter {
                     .create(true)
                     .truncate(true)
                     .open(&part_path)?;
-                levels.push(Level {
+                writer.levels.push(Level {
                     width,
                     height,
                     pending: vec![Vec::new(); bands],
@@ -82,12 +88,7 @@ impl RowWriter {
                     part_path,
                 });
             }
-            Ok(RowWriter {
-                path: path.to_path_buf(),
-                format: TileFormat::new(dtype, bands, opts),
-                opts: opts.clone(),
-                levels,
-            })
+            Ok(writer)
         };
         create().map_err(|e| context(path, e))
     }

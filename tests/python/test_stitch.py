@@ -49,16 +49,19 @@ def source(request, tmp_path_factory) -> tuple[Path, np.ndarray]:
 
 
 def stitch_loader_chips(src: Path, out: Path, *, blend: str, edge: str, margin: int = 0, **options) -> None:
-    """Grid chips of ``src`` (64 px every 48 px) through the Loader, each batch stitched as its own prediction."""
+    """Grid chips of ``src`` (64 px every 48 px) through the Loader, each batch stitched as its own prediction
+    onto the grid of the catalog's item."""
     catalog = geochips.Catalog.build([str(src)])
     sampler = geochips.GridSampler(catalog, 64, 48, edge=edge)
     loader = geochips.Loader(catalog, sampler, batch_size=8)
+    item = catalog.item(0)
+    asset = item["assets"][0]
     with geochips.Stitcher(
         out,
-        crs="EPSG:32631",
-        transform=UTM[:6],
-        width=WIDTH,
-        height=HEIGHT,
+        crs=item["crs"],
+        transform=asset["transform"],
+        width=asset["width"],
+        height=asset["height"],
         bands=BANDS,
         dtype=loader.dtype,
         blend=blend,
