@@ -9,6 +9,9 @@
 //! (Predictor=2) when asked. Each overview halves both sides of the image before it (rounding up) by nearest
 //! decimation: its pixel (col, row) is the pixel (2·col, 2·row) of the larger image. The grid and CRS go in the
 //! GeoTIFF tags, the nodata value in GDAL's `GDAL_NODATA` tag, as GDAL writes them.
+//!
+//! [`write_cog`] takes the whole raster; [`RowWriter`] writes the same bytes from rows given top to bottom,
+//! holding one tile row per image (what [`crate::stitch::Stitcher`] streams into).
 
 mod ifd;
 mod pyramid;
