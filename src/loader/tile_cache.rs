@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::cog::BlockKey;
 
-/// Decoded blocks by key, at most `limit` bytes of samples.
+/// Decoded blocks by key, at most `limit` bytes of them (their allocations: a recycled buffer may hold a
+/// partial block in more room than it fills).
 #[derive(Debug)]
 pub(crate) struct TileCache {
     limit: u64,
@@ -45,7 +46,7 @@ impl TileCache {
     /// one), evicting the least recently used blocks beyond the limit; returns the evicted blocks. A block
     /// larger than the whole limit is not kept.
     pub(crate) fn insert(&self, key: BlockKey, block: Arc<Vec<u8>>) -> Vec<Arc<Vec<u8>>> {
-        let size = block.len() as u64;
+        let size = block.capacity() as u64;
         let mut evicted = Vec::new();
         if size > self.limit {
             return evicted;
@@ -60,7 +61,7 @@ impl TileCache {
         }
         let tick = lru.next_tick();
         if let Some((old, used)) = lru.by_key.insert(key, (block, tick)) {
-            lru.bytes -= old.len() as u64;
+            lru.bytes -= old.capacity() as u64;
             lru.by_use.remove(&used);
             evicted.push(old);
         }
@@ -71,7 +72,7 @@ impl TileCache {
                 break;
             };
             if let Some((gone, _)) = lru.by_key.remove(&oldest) {
-                lru.bytes -= gone.len() as u64;
+                lru.bytes -= gone.capacity() as u64;
                 evicted.push(gone);
             }
         }

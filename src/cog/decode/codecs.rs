@@ -100,9 +100,11 @@ pub(crate) fn packbits(data: &[u8], len: usize, mut out: Vec<u8>) -> Result<Vec<
     full(out, n, "PackBits")
 }
 
-/// `out` made `n` bytes long, its allocation and old contents kept (zeros where it grows): a buffer for a
-/// codec to overwrite, which then reports how much it wrote, so stale bytes are never taken for data.
+/// `out` made `n` bytes long, its allocation and old contents kept (zeros where it grows; grown to exactly
+/// `n`, not doubled, as recycled buffers would otherwise ratchet up): a buffer for a codec to overwrite,
+/// which then reports how much it wrote, so stale bytes are never taken for data.
 fn sized(mut out: Vec<u8>, n: usize) -> Vec<u8> {
+    out.reserve_exact(n.saturating_sub(out.len()));
     out.resize(n, 0);
     out
 }
